@@ -1,0 +1,41 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# Each creates (or reuses) the local virtual environment .venv and installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+# Tests run on both cores; numba threads are limited so the two workers do not oversubscribe.
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test bench bench-quick clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-run
+	$(PIP) install -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-run
+	$(PIP) install -e '.[bench]'
+	touch $@
+
+run: $(VENV)/.installed-run
+	$(VENV)/bin/softlogit fit --out runs/digits
+
+test: $(VENV)/.installed-test
+	NUMBA_NUM_THREADS=2 $(PY) -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+bench-quick: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py --quick
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) runs build dist src/*.egg-info

@@ -1,0 +1,83 @@
+"""The data interface between the objective and the matrix X (DESIGN §2).
+
+Conventions: X has shape (m, p). Coefficients ``W`` have shape (k, p) — one row per logit, the
+layout of ``coef_`` — so the products are written in that layout:
+
+- ``dot(W)``      = X Wᵀ          → (m, k)   the logits without intercept
+- ``tdot(R)``     = Rᵀ X          → (k, p)   the gradient of Σᵢ Rᵢ·zᵢ with respect to W
+- ``gram(d)``     = Xᵀ diag(d) X  → (p, p)   one block of the Hessian
+- ``wsum_rows(d)``= Xᵀ d          → (p,)     the intercept-feature cross block of the Hessian
+
+Fused kernels override :meth:`Design.fused_loss_gradient` (and friends) to evaluate the loss
+and its gradient in one pass over X; the base class answers ``None``, which tells the objective
+to use the reference path built from the products above.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class Design(ABC):
+    """A read-only design matrix X of shape (m, p) with the products the objective needs."""
+
+    #: Short name shown in reports ("dense", "sparse-csr", "numba-dense" …).
+    kind: str = "abstract"
+
+    @property
+    @abstractmethod
+    def shape(self) -> tuple[int, int]:
+        """(m, p)."""
+
+    @property
+    @abstractmethod
+    def dtype(self) -> np.dtype:
+        """Floating dtype of X; the objective computes in it."""
+
+    @abstractmethod
+    def dot(self, W: np.ndarray) -> np.ndarray:
+        """X Wᵀ for W of shape (k, p); returns (m, k) in X's dtype."""
+
+    @abstractmethod
+    def tdot(self, R: np.ndarray) -> np.ndarray:
+        """Rᵀ X for R of shape (m, k); returns (k, p)."""
+
+    @abstractmethod
+    def gram(self, d: np.ndarray) -> np.ndarray:
+        """Xᵀ diag(d) X for d of shape (m,); returns a dense (p, p) array."""
+
+    def wsum_rows(self, d: np.ndarray) -> np.ndarray:
+        """Xᵀ d for d of shape (m,); returns (p,)."""
+        return self.tdot(d[:, None])[0]
+
+    @abstractmethod
+    def take(self, rows: np.ndarray) -> "Design":
+        """The design of the selected rows (mini-batches, train/test splits)."""
+
+    @abstractmethod
+    def column_scale(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-column mean and standard deviation (to diagnose unscaled data)."""
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of X's stored values (the floor for one pass is nbytes / bandwidth)."""
+        return 0
+
+    # --- fused single-pass hooks: None means "not offered, use the reference path" ---------
+
+    def fused_loss_gradient(self, loss_name, W, b, y, sample_weight):
+        """One pass over X: ``(Σᵢ sᵢ ℓᵢ, Σᵢ sᵢ gᵢ xᵢᵀ (k, p), Σᵢ sᵢ gᵢ (k,))`` or ``None``.
+
+        ``gᵢ = ∂ℓᵢ/∂zᵢ`` with ``zᵢ = W xᵢ + b`` (``b`` may be ``None``). The sums are not
+        normalised and carry no penalty: the objective adds both.
+        """
+        return None
+
+    def fused_hessian_product(self, loss_name, factors, V, Vb, sample_weight):
+        """One pass over X: ``(Σᵢ sᵢ uᵢ xᵢᵀ, Σᵢ sᵢ uᵢ)`` with ``uᵢ = Hᵢ (V xᵢ + Vb)``, or None.
+
+        ``Hᵢ`` is the per-sample logit Hessian given by ``factors`` (from the loss).
+        """
+        return None

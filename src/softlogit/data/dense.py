@@ -1,0 +1,47 @@
+"""Dense NumPy design matrices (the reference backend)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softlogit.data.base import Design
+
+
+class DenseDesign(Design):
+    """X as a dense float32/float64 NumPy array, C- or F-ordered, kept as given (no copy)."""
+
+    kind = "dense"
+
+    def __init__(self, X: np.ndarray):
+        self.X = X
+
+    @property
+    def shape(self):
+        return self.X.shape
+
+    @property
+    def dtype(self):
+        return self.X.dtype
+
+    @property
+    def nbytes(self):
+        return self.X.nbytes
+
+    def dot(self, W):
+        return self.X @ W.astype(self.dtype, copy=False).T
+
+    def tdot(self, R):
+        return (self.X.T @ R.astype(self.dtype, copy=False)).T
+
+    def gram(self, d):
+        d = d.astype(self.dtype, copy=False)
+        return self.X.T @ (self.X * d[:, None])
+
+    def wsum_rows(self, d):
+        return self.X.T @ d.astype(self.dtype, copy=False)
+
+    def take(self, rows):
+        return type(self)(self.X[rows])
+
+    def column_scale(self):
+        return self.X.mean(axis=0), self.X.std(axis=0)
