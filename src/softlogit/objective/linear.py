@@ -73,8 +73,9 @@ class LinearObjective:
         self.design: Design = as_design(X, backend=backend)
         m, p = self.design.shape
         y = np.asarray(y)
-        if y.shape[0] != m:
-            raise ValueError(f"X has {m} rows but y has {y.shape[0]}")
+        if y.ndim == 0 or y.shape[0] != m:
+            raise ValueError(f"X has {m} rows but y has {y.shape[0] if y.ndim else 'no'} rows "
+                             f"(shape {y.shape})")
         if n_classes is None:
             n_classes = _infer_n_classes(loss, y)
         self.n_classes = int(n_classes)

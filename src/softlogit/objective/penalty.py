@@ -13,6 +13,7 @@ and no penalty for ``None``. The intercept ``b`` is never penalised.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
@@ -41,7 +42,8 @@ def make_penalty(penalty, C: float, l1_ratio, sw_sum: float) -> Penalty:
         raise ValueError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None; got {penalty!r}")
     if penalty is None:
         return Penalty()
-    if not (isinstance(C, (int, float)) and C > 0 and C == C and C != float("inf")):
+    # numbers.Real admits NumPy scalars (np.float32(1.0), np.int64(2)); bool is not a strength.
+    if isinstance(C, bool) or not isinstance(C, numbers.Real) or not (0 < C < float("inf")):
         raise ValueError(f"C must be a positive finite number; got {C!r}")
     if penalty == "l2":
         rho = 0.0
