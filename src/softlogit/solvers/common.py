@@ -1,0 +1,42 @@
+"""Small pieces every solver of :mod:`softlogit.solvers` shares (start point, verbose output)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+
+def initial_params(objective, params0) -> np.ndarray:
+    """The float64 start vector: zeros (cold start) or a copy of ``params0`` (warm start).
+
+    Solvers iterate in float64 whatever X's dtype (the objective still computes in X's dtype);
+    :func:`final_params` casts the answer back.
+    """
+    if params0 is None:
+        return np.zeros(objective.n_params, dtype=np.float64)
+    theta = np.array(params0, dtype=np.float64).ravel()
+    if theta.shape != (objective.n_params,):
+        raise ValueError(f"params0 has {theta.size} values; the objective has "
+                         f"{objective.n_params} parameters")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("params0 contains NaN or infinite values")
+    return theta
+
+
+def final_params(objective, theta) -> np.ndarray:
+    """``theta`` in the objective's dtype (a float32 problem returns float32 parameters)."""
+    return np.asarray(theta).astype(objective.dtype, copy=False)
+
+
+def with_verbose(callback, verbose, solver: str):
+    """Wrap ``callback`` so that ``verbose > 0`` prints one line per iteration to stderr."""
+    if not verbose:
+        return callback
+
+    def report(state):
+        print(f"[{solver}] iter {state.iteration:5d}  objective {state.objective:.12g}  "
+              f"|grad| {state.grad_norm:.3e}", file=sys.stderr)
+        return callback(state) if callback is not None else None
+
+    return report
