@@ -8,6 +8,11 @@ Two step rules:
   ``η = ‖Δθ‖² / (Δθ·Δg)`` of the last two iterates (a free curvature estimate that makes
   gradient descent practical on ill-conditioned data), else twice the last accepted step.
 - ``step="fixed"``: ``η = learning_rate`` every iteration, exactly the textbook update.
+
+The line search compares objective values, so it cannot resolve a decrease smaller than the
+rounding of J (about ``ε·|J|``): a ``tol`` that asks for ``‖∇J‖`` below roughly ``√(L ε |J|)``
+ends with ``converged=False`` and the reason "line search failed", rather than spinning until
+``max_iter``. ``n_iter`` counts completed iterations (the histories hold ``n_iter + 1`` points).
 """
 
 from __future__ import annotations
@@ -48,16 +53,22 @@ def gradient_descent(objective, params0=None, *, tol=1e-4, max_iter=1000, callba
                 curv = float(d_theta @ d_g)
                 eta = float(d_theta @ d_theta) / curv if curv > 0 else 2 * eta
             gg = float(g @ g)
+            accepted = False
             for _ in range(MAX_BACKTRACKS):
                 trial = theta - eta * g
+                if np.array_equal(trial, theta):
+                    # The step no longer moves θ: near the optimum the possible decrease
+                    # (≈ η‖g‖²) is below the rounding of J, and halving further only spins.
+                    break
                 f_trial, g_trial = objective.loss_gradient(trial)
                 if f_trial <= f - ARMIJO_C * eta * gg:
+                    accepted = True
                     break
                 eta *= 0.5
-            else:
-                track.n_iter += 1
+            if not accepted:
                 track.info["line_search_failures"] = 1
-                return track.result(theta, "line search failed: no step decreases the objective")
+                return track.result(theta, "line search failed: no step decreases the objective "
+                                           "(the tolerance may be below float precision)")
             prev = (theta, g)
             theta, f, g_new = trial, f_trial, g_trial
         g = np.asarray(g_new, dtype=np.float64)
