@@ -1,0 +1,112 @@
+"""Targets: class labels to indices, soft-target matrices, class weights.
+
+Hard targets are any sortable labels (strings, integers …); ``classes_`` holds them sorted and
+the objective sees their indices. Soft targets are an (m, K) matrix of probability rows; then
+``classes_ = arange(K)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+
+
+def is_soft_target(y) -> bool:
+    """True when ``y`` is a matrix with two or more columns (probability rows, one per class)."""
+    if y is None:
+        return False
+    shape = getattr(y, "shape", None)  # pandas, NumPy, SciPy: no conversion needed to look
+    if shape is None:
+        shape = np.asarray(y).shape
+    return len(shape) == 2 and shape[1] >= 2
+
+
+def encode_labels(y, classes=None):
+    """Return ``(classes, codes)``: sorted classes and each label's index in them.
+
+    With ``classes`` given (``partial_fit``), a label outside it raises ``ValueError`` naming
+    the unseen labels.
+    """
+    check_classification_targets(y)
+    enc = LabelEncoder()
+    if classes is None:
+        codes = enc.fit_transform(y)
+        return enc.classes_, codes
+    enc.fit(classes)
+    unseen = np.setdiff1d(np.unique(y), enc.classes_)
+    if unseen.size:
+        shown = ", ".join(repr(v) for v in unseen[:5].tolist())
+        raise ValueError(
+            f"y contains {unseen.size} label(s) not in classes={enc.classes_.tolist()!r}: {shown}"
+        )
+    return enc.classes_, enc.transform(y)
+
+
+def check_partial_fit_classes(classes, previous):
+    """Validate the ``classes`` argument of ``partial_fit`` against earlier calls."""
+    if previous is None:
+        if classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: the full list of "
+                "labels, since a batch need not contain all of them"
+            )
+        classes = np.unique(np.asarray(classes))
+        if classes.size < 2:
+            raise ValueError(
+                f"classes must hold at least 2 labels; got {classes.size} class: "
+                f"{classes.tolist()!r}"
+            )
+        return classes
+    if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), previous):
+        raise ValueError(
+            f"classes={np.asarray(classes).tolist()!r} differs from the classes of the first "
+            f"partial_fit call, {previous.tolist()!r}"
+        )
+    return previous
+
+
+def class_weight_per_sample(class_weight, classes, codes=None, Y=None, labels=None):
+    """Per-sample weights implied by ``class_weight`` (None, ``"balanced"`` or a dict).
+
+    Hard targets pass ``codes`` (indices into ``classes``) and the raw ``labels``; the weights
+    are scikit-learn's :func:`~sklearn.utils.class_weight.compute_class_weight`, so
+    ``"balanced"`` gives class k the weight ``m / (K · m_k)``. Soft targets pass ``Y``: a sample
+    gets ``Σ_k Y_ik w_k``, with ``"balanced"`` using the soft class totals ``Σ_i Y_ik``.
+    """
+    if class_weight is None:
+        return None
+    if Y is None:
+        weights = compute_class_weight(class_weight, classes=classes, y=labels)
+        return weights[codes]
+    K = Y.shape[1]
+    if class_weight == "balanced":
+        totals = Y.sum(axis=0, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            weights = np.where(totals > 0, Y.shape[0] / (K * totals), 0.0)
+    else:
+        unknown = set(class_weight) - set(range(K))
+        if unknown:
+            raise ValueError(
+                f"class_weight keys {sorted(unknown)!r} are not classes 0..{K - 1} of the soft "
+                "targets"
+            )
+        weights = np.array([float(class_weight.get(k, 1.0)) for k in range(K)])
+    return Y @ weights
+
+
+def check_two_weighted_classes(classes, sample_weight, codes=None, Y=None):
+    """Refuse a fit where fewer than two classes carry positive weight."""
+    if Y is None:
+        mass = np.bincount(codes, weights=sample_weight, minlength=len(classes))
+    else:
+        mass = sample_weight @ Y
+    present = classes[mass > 0]
+    if present.size < 2:
+        if len(classes) < 2:
+            what = f"y has only 1 class ({classes.tolist()!r})"
+        else:
+            what = (f"only 1 class ({present.tolist()!r}) has samples of positive weight "
+                    f"among the classes {classes.tolist()!r}")
+        raise ValueError(f"{what}; a classifier needs samples of at least 2 classes")

@@ -1,0 +1,62 @@
+"""Checks of the estimator parameters, made at ``fit`` time (``__init__`` only stores them)."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+PENALTIES = ("l2", "l1", "elasticnet", None)
+
+
+def check_params(est) -> None:
+    """Raise ``ValueError`` naming the first parameter of ``est`` that is out of range."""
+    if est.penalty not in PENALTIES:
+        raise ValueError(
+            f"penalty must be one of 'l2', 'l1', 'elasticnet' or None; got {est.penalty!r}"
+        )
+    _check_real("C", est.C, low=0.0, low_open=True)
+    _check_real("tol", est.tol, low=0.0, low_open=True)
+    if not isinstance(est.max_iter, numbers.Integral) or isinstance(est.max_iter, bool) \
+            or est.max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer; got {est.max_iter!r}")
+    if est.penalty == "elasticnet":
+        if est.l1_ratio is None:
+            raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1]")
+        _check_real("l1_ratio", est.l1_ratio, low=0.0, high=1.0)
+    elif est.l1_ratio is not None:
+        warnings.warn(
+            f"l1_ratio={est.l1_ratio!r} is only used with penalty='elasticnet'; "
+            f"it is ignored with penalty={est.penalty!r}",
+            UserWarning, stacklevel=3,
+        )
+    if not isinstance(est.solver, str):
+        raise ValueError(f"solver must be a solver name (a string); got {est.solver!r}")
+    cw = est.class_weight
+    if not (cw is None or cw == "balanced" or isinstance(cw, dict)):
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {cw!r}")
+    if est.callback is not None and not callable(est.callback):
+        raise ValueError(f"callback must be callable or None; got {est.callback!r}")
+
+
+def _check_real(name, value, *, low=None, high=None, low_open=False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
+        hi = "" if high is None else f"<= {high}"
+        rng = " and ".join(s for s in (lo, hi) if s)
+        raise ValueError(f"{name} must be a finite number {rng}; got {value!r}")
+
+
+def penalty_args(est) -> dict:
+    """The penalty arguments of :class:`~softlogit.objective.LinearObjective` for ``est``."""
+    return {
+        "penalty": est.penalty,
+        "C": float(est.C),
+        "l1_ratio": None if est.penalty != "elasticnet" else float(est.l1_ratio),
+    }
