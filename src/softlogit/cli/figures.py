@@ -1,0 +1,133 @@
+"""The figures of ``fit`` and ``evaluate``, drawn with Matplotlib's Agg backend into PNG bytes.
+
+Each function returns the PNG file's bytes, so the caller writes it atomically with the other
+outputs. Figures are :class:`matplotlib.figure.Figure` objects, never pyplot-managed windows.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+DPI = 100
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed; must come before anything imports pyplot
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def convergence(report) -> bytes:
+    """Objective and gradient norm per iteration of a :class:`~softlogit.solvers.SolverResult`."""
+    fig = _figure(8, 3.2)
+    left, right = fig.subplots(1, 2)
+    steps = np.arange(len(report.objective_history))
+    left.plot(steps, report.objective_history, marker=".", color="C0")
+    left.set(xlabel="iteration", ylabel="objective J(θ)", title="objective")
+    grad = np.asarray(report.grad_norm_history, dtype=float)
+    right.semilogy(steps, np.where(grad > 0, grad, np.nan), marker=".", color="C1")
+    info = report.info or {}
+    if "tol" in info and "reference_grad_norm" in info:
+        threshold = float(info["tol"]) * float(info["reference_grad_norm"])
+        right.axhline(threshold, color="grey", linestyle="--", label="tolerance")
+        right.legend(loc="upper right")
+    right.set(xlabel="iteration", ylabel="‖∇J(θ)‖", title="gradient norm")
+    fig.suptitle(f"{report.solver}: {report.n_iter} iterations, {report.reason}")
+    return _png(fig)
+
+
+def confusion_matrix(matrix, classes, title: str) -> bytes:
+    """The confusion matrix (rows: true class, columns: predicted), counts in each cell."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    k = len(classes)
+    size = min(3.0 + 0.45 * k, 9.0)
+    fig = _figure(size + 1.0, size)
+    ax = fig.subplots()
+    ConfusionMatrixDisplay(np.asarray(matrix), display_labels=[str(c) for c in classes]).plot(
+        ax=ax, cmap="Blues", colorbar=True, values_format="d")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def roc_curve(y_positive, score, title: str) -> bytes:
+    """The ROC curve of a binary model; ``y_positive`` is True for the positive class."""
+    from sklearn.metrics import RocCurveDisplay
+
+    fig = _figure(4.5, 4.5)
+    ax = fig.subplots()
+    RocCurveDisplay.from_predictions(y_positive, score, ax=ax, plot_chance_level=True)
+    ax.set_title(title)
+    return _png(fig)
+
+
+def calibration_curve(y_positive, probability, title: str) -> bytes:
+    """Mean predicted probability against the observed frequency, in 10 bins."""
+    from sklearn.calibration import CalibrationDisplay
+
+    fig = _figure(4.5, 4.5)
+    ax = fig.subplots()
+    n_bins = int(max(2, min(10, len(y_positive) // 10)))
+    CalibrationDisplay.from_predictions(y_positive, probability, n_bins=n_bins, ax=ax)
+    ax.set_title(title)
+    return _png(fig)
+
+
+def coefficients(coef, feature_names, classes, top: int = 8) -> bytes:
+    """The ``top`` largest coefficients (by magnitude) of each logit, one panel per class.
+
+    A binary sigmoid model has one row of coefficients: the log-odds of ``classes[1]``.
+    """
+    coef = np.asarray(coef, dtype=float)
+    rows = coef.shape[0]
+    titles = ([f"log-odds of {classes[1]}"] if rows == 1 else [f"class {c}" for c in classes])
+    ncols = min(rows, 5)
+    nrows = math.ceil(rows / ncols)
+    fig = _figure(3.4 * ncols, 0.3 * top * nrows + 0.9 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    names = [_short(n) for n in feature_names]
+    for ax, row, title in zip(axes, coef, titles):
+        order = np.argsort(-np.abs(row), kind="stable")[:top][::-1]
+        values = row[order]
+        ax.barh(np.arange(order.size), values, color=np.where(values >= 0, "C0", "C3"))
+        ax.set_yticks(np.arange(order.size), [names[j] for j in order], fontsize=7)
+        ax.axvline(0, color="black", linewidth=0.5)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+    for ax in axes[rows:]:
+        ax.set_visible(False)
+    fig.suptitle(f"largest coefficients (top {top} per {'class' if rows > 1 else 'model'})")
+    return _png(fig)
+
+
+def _short(name: str, width: int = 22) -> str:
+    name = str(name)
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def evaluation_figures(metrics: dict, y_true, proba, classes, split: str) -> dict[str, bytes]:
+    """Confusion matrix, and for two classes the ROC and calibration curves, of one data split.
+
+    Returns ``{file name: PNG bytes}``.
+    """
+    files = {"confusion_matrix.png": confusion_matrix(
+        metrics["confusion_matrix"], classes, f"confusion matrix ({split})")}
+    if len(classes) == 2:
+        positive = np.asarray(y_true) == classes[1]
+        if 0 < positive.sum() < positive.size:
+            files["roc.png"] = roc_curve(positive, proba[:, 1], f"ROC curve ({split})")
+        files["calibration.png"] = calibration_curve(positive, proba[:, 1],
+                                                     f"calibration ({split})")
+    return files

@@ -1,0 +1,96 @@
+"""``softlogit predict``: labels or class probabilities for each row of a data file."""
+
+from __future__ import annotations
+
+import sys
+
+EXAMPLE = """examples:
+  softlogit predict runs/digits/model.softlogit digits --out predictions.csv
+  softlogit predict model.softlogit new.parquet --proba --out probabilities.parquet
+  softlogit predict model.softlogit new.csv | head
+"""
+
+OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def add_parser(subparsers):
+    import argparse
+
+    parser = subparsers.add_parser(
+        "predict", help="predict labels or probabilities with a saved model",
+        description="Predict with MODEL (written by `softlogit fit`) for each row of DATA. "
+                    "DATA needs the training feature columns (by name); a target column, if "
+                    "present, is ignored. Output: one column 'prediction', or with --proba "
+                    "one column 'proba_<class>' per class; CSV or Parquet by the extension "
+                    "of --out, CSV on stdout without it.",
+        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="MODEL", help="a .softlogit model file")
+    parser.add_argument("data", metavar="DATA", help="data file or bundled data set name")
+    parser.add_argument("--proba", action="store_true",
+                        help="write class probabilities instead of labels")
+    parser.add_argument("--out", metavar="FILE",
+                        help="output file, .csv or .parquet (default: CSV to stdout)")
+    parser.add_argument("--handle-unknown", choices=["error", "ignore"], default=None,
+                        help="a text category not seen in training: error or all-zero "
+                             "indicators (default: as chosen at fit time)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def output_format(path) -> str:
+    from pathlib import Path
+
+    from softlogit.io.errors import DataError
+
+    fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise DataError(f"{path}: unknown output format; use .csv or .parquet")
+    return fmt
+
+
+def prediction_table(model, frame, proba: bool, handle_unknown=None):
+    """A :class:`pyarrow.Table` of predicted labels, or of probabilities per class."""
+    import pyarrow as pa
+
+    if proba:
+        P = model.predict_proba(frame, handle_unknown=handle_unknown)
+        return pa.table({f"proba_{c}": P[:, j] for j, c in enumerate(model.classes_.tolist())})
+    labels = model.predict(frame, handle_unknown=handle_unknown)
+    return pa.table({"prediction": pa.array(labels.tolist())})
+
+
+def write_table(table, path) -> None:
+    """Write ``table`` to ``path`` atomically (CSV or Parquet by extension), or to stdout."""
+    import pyarrow.csv as pv
+
+    if path is None:
+        sink = __import__("io").BytesIO()
+        pv.write_csv(table, sink)
+        sys.stdout.buffer.write(sink.getvalue())
+        sys.stdout.flush()
+        return
+    from softlogit.io.atomic import atomic_writer
+
+    fmt = output_format(path)
+    with atomic_writer(path, "wb") as fh:
+        if fmt == "csv":
+            pv.write_csv(table, fh)
+        else:
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, fh)
+
+
+def run(args, console) -> int:
+    from softlogit.cli.common import load_tabular_model
+    from softlogit.io.readers import read_data
+
+    if args.out is not None:
+        output_format(args.out)  # refuse an unknown extension before any work
+    model = load_tabular_model(args.model)
+    frame = read_data(args.data)
+    table = prediction_table(model, frame, args.proba, args.handle_unknown)
+    write_table(table, args.out)
+    if args.out is not None:
+        console.print(f"wrote {table.num_rows} predictions to {args.out}", highlight=False)
+    return 0

@@ -1,0 +1,13 @@
+"""The two kinds of bad input the io layer reports: bad data and bad model files.
+
+Both are :class:`ValueError` subclasses whose message is one sentence that names the file (and
+the column, value or row count) at fault, so the command-line tool can print it as it is.
+"""
+
+
+class DataError(ValueError):
+    """A data file or bundled data set that cannot be used as asked (the message says why)."""
+
+
+class ModelFileError(ValueError):
+    """A model file that is truncated, corrupted, foreign or from a newer format version."""

@@ -1,0 +1,150 @@
+"""The in-memory form of data read from any source: a typed table, or a sparse matrix.
+
+Readers (:mod:`softlogit.io.readers`) return a :class:`Frame`; the target is then taken out of
+it by :func:`split_target`, and the features are encoded by :mod:`softlogit.io.encoding`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from softlogit.io.errors import DataError
+
+#: Column names tried, in this order, when no target column is named.
+DEFAULT_TARGETS = ("target", "label", "class", "y")
+
+
+@dataclass
+class Frame:
+    """Data from one source.
+
+    Attributes
+    ----------
+    source : the file path or bundled data-set name, used in error messages.
+    table : named, typed columns (a :class:`pyarrow.Table`), for tabular sources.
+    sparse : a SciPy CSR matrix of features, for the LIBSVM/svmlight format.
+    label : the target that comes with the format (svmlight), else ``None``.
+    zero_based : whether the svmlight feature indices start at 0 (else at 1).
+    """
+
+    source: str
+    table: object = None
+    sparse: object = None
+    label: np.ndarray | None = None
+    zero_based: bool | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.table.num_rows if self.table is not None else self.sparse.shape[0]
+
+    @property
+    def column_names(self) -> list[str]:
+        if self.table is not None:
+            return list(self.table.column_names)
+        return [f"x{j}" for j in range(self.sparse.shape[1])]
+
+    def take(self, rows) -> Frame:
+        """The frame of the given rows (an integer index array)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.table is not None:
+            return Frame(self.source, table=self.table.take(rows))
+        label = None if self.label is None else self.label[rows]
+        return Frame(self.source, sparse=self.sparse[rows], label=label,
+                     zero_based=self.zero_based)
+
+    def drop(self, name: str) -> Frame:
+        """The frame without column ``name`` (tabular sources only)."""
+        return Frame(self.source, table=self.table.drop_columns([name]))
+
+
+def find_target(frame: Frame, target: str | None) -> str | None:
+    """The name of the target column: ``target`` if given, else the first default name found.
+
+    Returns ``None`` for sources whose format carries the target (svmlight).
+    """
+    if frame.table is None:
+        if target is not None:
+            raise DataError(f"{frame.source}: the svmlight format carries its own labels; "
+                            f"--target does not apply")
+        return None
+    names = frame.column_names
+    if target is not None:
+        if target not in names:
+            raise DataError(f"{frame.source}: target column {target!r} not found; "
+                            f"columns are: {_list(names)}")
+        return target
+    lowered = {n.lower(): n for n in reversed(names)}
+    for candidate in DEFAULT_TARGETS:
+        if candidate in lowered:
+            return lowered[candidate]
+    raise DataError(f"{frame.source}: no target column named {', '.join(DEFAULT_TARGETS)}; "
+                    f"give one with --target (columns are: {_list(names)})")
+
+
+def split_target(frame: Frame, target: str | None = None) -> tuple[Frame, np.ndarray, str | None]:
+    """Separate features from labels.
+
+    Returns
+    -------
+    features : the frame without the target column.
+    y : (m,) labels: integers, strings or booleans as in the source (whole floats become ints).
+    name : the target column's name (``None`` for svmlight).
+    """
+    name = find_target(frame, target)
+    if name is None:
+        return frame, _labels(frame.label, frame.source, "label"), None
+    column = frame.table.column(name)
+    if column.null_count:
+        raise DataError(f"{frame.source}: target column {name!r} has {column.null_count} "
+                        f"missing values")
+    y = _arrow_labels(column, frame.source, name)
+    features = frame.drop(name)
+    if features.table.num_columns == 0:
+        raise DataError(f"{frame.source}: no feature columns besides the target {name!r}")
+    return features, y, name
+
+
+def check_classes(y: np.ndarray, source: str, name: str | None) -> np.ndarray:
+    """The sorted classes of ``y``; an error unless there are at least two."""
+    classes = np.unique(y)
+    what = f"target column {name!r}" if name else "the labels"
+    if classes.size < 2:
+        only = classes[0].item() if classes.size else "none"
+        raise DataError(f"{source}: {what} has only one class ({only!r}); "
+                        f"a classifier needs at least two")
+    return classes
+
+
+def _arrow_labels(column, source: str, name: str) -> np.ndarray:
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return np.asarray(column.to_pylist(), dtype=str)
+    if pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return _labels(column.to_numpy(), source, f"target column {name!r}")
+    raise DataError(f"{source}: target column {name!r} has type {kind}, which cannot be "
+                    f"used as class labels")
+
+
+def _labels(values: np.ndarray, source: str, what: str) -> np.ndarray:
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise DataError(f"{source}: {what} has {int(bad.sum())} missing or infinite values")
+        if np.any(values != np.round(values)):
+            raise DataError(f"{source}: {what} has non-integer numbers; class labels must be "
+                            f"integers, strings or booleans")
+        return values.astype(np.int64)
+    return values
+
+
+def _list(names, limit: int = 20) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")

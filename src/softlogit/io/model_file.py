@@ -1,0 +1,306 @@
+"""Save and load fitted models in the ``.softlogit`` format: a zip of JSON and ``.npy`` files.
+
+The format (version 1, documented in ``docs/model-format.md``) is safe to load: nothing is
+unpickled. Arrays are plain ``.npy`` files read with ``allow_pickle=False``; everything else is
+JSON. A model file holds:
+
+- ``meta.json`` — the format name and version, the softlogit version that wrote it, the
+  estimator's class name, parameters and scalar fitted attributes, the fit report, the
+  encoder's settings (for a :class:`~softlogit.io.tabular.TabularModel`), and the SHA-256 of
+  every array file;
+- ``arrays/<name>.npy`` — coefficients, intercepts, classes, feature names, encoder arrays and
+  the fit report's parameters and histories.
+
+:func:`save` writes atomically (a temporary file in the same directory, ``fsync``, then
+:func:`os.replace`), so a failed save leaves an existing file as it was. :func:`load` refuses
+a truncated, corrupted or foreign file, or one from a newer format version, with a
+:class:`~softlogit.io.errors.ModelFileError`. Arrays round-trip bit for bit, so a loaded model
+predicts exactly what the saved one did.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import json
+import math
+import os
+import zipfile
+
+import numpy as np
+
+from softlogit.io.atomic import atomic_write_bytes
+from softlogit.io.errors import ModelFileError
+
+FORMAT_NAME = "softlogit-model"
+FORMAT_VERSION = 1
+#: The estimator classes a model file may name (nothing else is ever instantiated).
+ESTIMATOR_CLASSES = ("LogisticRegression", "SoftmaxRegression")
+
+
+def save(model, path) -> None:
+    """Write ``model`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    model : a fitted ``LogisticRegression``/``SoftmaxRegression``, or a fitted
+        :class:`~softlogit.io.tabular.TabularModel` (encoder + estimator, what the CLI saves).
+    path : destination file, by convention ending in ``.softlogit``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os, softlogit
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array(["a", "a", "b", "b"])
+    >>> model = softlogit.LogisticRegression().fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.softlogit")
+    >>> softlogit.save(model, path)
+    >>> (softlogit.load(path).predict_proba(X) == model.predict_proba(X)).all()
+    True
+    """
+    from softlogit._version import __version__
+    from softlogit.io.tabular import TabularModel
+
+    store = _ArrayStore()
+    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+            "softlogit_version": __version__,
+            "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    if isinstance(model, TabularModel):
+        enc_meta, enc_arrays = model.encoder.get_state()
+        meta["kind"] = "tabular"
+        meta["target_name"] = model.target_name
+        meta["encoder"] = dict(enc_meta, arrays={k: store.put(f"encoder.{k}", v)
+                                                for k, v in enc_arrays.items()})
+        estimator = model.estimator
+    else:
+        meta["kind"] = "estimator"
+        estimator = model
+    meta["estimator"] = _estimator_state(estimator, store)
+    meta["arrays"] = store.checksums
+    atomic_write_bytes(path, store.zip_bytes(meta))
+
+
+def load(path):
+    """Read a model written by :func:`save`: an estimator or a ``TabularModel``, as saved.
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, empty, truncated, corrupted, not a softlogit model, or from a
+        newer format version than this softlogit reads.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such model file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory, not a model file") from None
+    if not data:
+        raise ModelFileError(f"{path}: the model file is empty")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        if data.startswith(b"PK\x03\x04"):
+            raise ModelFileError(f"{path}: the model file is truncated or corrupted") from None
+        raise ModelFileError(f"{path}: not a softlogit model file") from None
+    with archive:
+        if "meta.json" not in archive.namelist():
+            raise ModelFileError(f"{path}: not a softlogit model file (no meta.json)")
+        try:
+            meta = json.loads(archive.read("meta.json"))
+        except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+            raise ModelFileError(f"{path}: the model file is corrupted ({_line(exc)})") from None
+        _check_header(meta, path)
+        try:
+            arrays = _read_arrays(archive, meta["arrays"], path)
+            return _build(meta, arrays)
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError,
+                AttributeError) as exc:
+            raise ModelFileError(f"{path}: the model file is corrupted ({_line(exc)})") from None
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+class _ArrayStore:
+    """Collects arrays as ``.npy`` bytes and hands back the reference stored in meta.json."""
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.checksums: dict[str, dict] = {}
+
+    def put(self, name: str, value) -> str:
+        array = np.asarray(value)
+        is_object = array.dtype == object
+        if is_object:
+            # Object arrays need pickle; text in them is stored as fixed-width Unicode and the
+            # object dtype is restored on load.
+            if not all(isinstance(v, str) for v in array.ravel()):
+                raise ValueError(f"cannot save {name}: an object array that is not all text")
+            array = array.astype(str)
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        path = f"arrays/{name}.npy"
+        self.files[path] = buffer.getvalue()
+        self.checksums[path] = {"sha256": hashlib.sha256(self.files[path]).hexdigest(),
+                                "object": bool(is_object)}
+        return path
+
+    def zip_bytes(self, meta: dict) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("meta.json", json.dumps(meta, indent=1, allow_nan=False))
+            for path, payload in self.files.items():
+                archive.writestr(path, payload)
+        return buffer.getvalue()
+
+
+def _estimator_state(estimator, store: _ArrayStore) -> dict:
+    from softlogit.solvers import SolverResult
+
+    name = type(estimator).__name__
+    if name not in ESTIMATOR_CLASSES:
+        raise ValueError(f"cannot save a {name}; expected one of {', '.join(ESTIMATOR_CLASSES)} "
+                         f"or a TabularModel")
+    if not hasattr(estimator, "coef_"):
+        raise ValueError(f"cannot save this {name}: it is not fitted yet")
+    params = {k: _to_json(v, k) for k, v in estimator.get_params(deep=False).items()
+              if k != "callback"}
+    state = {"class": name, "params": params, "attributes": {}, "arrays": {}, "fit_report": None}
+    for key, value in vars(estimator).items():
+        if not key.endswith("_") or key.startswith("_"):
+            continue
+        if isinstance(value, SolverResult):
+            report = value.to_dict()
+            arrays = {f: store.put(f"{key}.{f}", getattr(value, f))
+                      for f in ("params", "objective_history", "grad_norm_history")}
+            for f in ("objective_history", "grad_norm_history", "objective", "grad_norm"):
+                report.pop(f, None)
+            report["info"] = json.loads(json.dumps(report["info"], default=str))
+            state["fit_report"] = {"attribute": key, "arrays": arrays,
+                                   **_json_safe_floats(report)}
+        elif isinstance(value, np.ndarray):
+            state["arrays"][key] = store.put(key, value)
+        else:
+            state["attributes"][key] = _to_json(value, key)
+    return state
+
+
+def _to_json(value, name):
+    """JSON form of a parameter or scalar attribute; dicts and odd floats are tagged."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v, name) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[_to_json(k, name), _to_json(v, name)] for k, v in value.items()]}
+    raise ValueError(f"cannot save {name}={value!r}: a {type(value).__name__} has no safe "
+                     f"file form")
+
+
+def _from_json(value):
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if "__float__" in value:
+            return float(value["__float__"])
+        if "__dict__" in value:
+            return {_hashable(_from_json(k)): _from_json(v) for k, v in value["__dict__"]}
+        raise ValueError(f"unexpected JSON object {value!r}")
+    return value
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _json_safe_floats(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe_floats(v) for v in value]
+    return value
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _check_header(meta, path) -> None:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{path}: not a softlogit model file (meta.json has no "
+                             f"'format': '{FORMAT_NAME}')")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path}: the model file is corrupted (format_version {version!r})")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {version} (written by softlogit "
+            f"{meta.get('softlogit_version', '?')}) is newer than this softlogit reads "
+            f"(version {FORMAT_VERSION}); upgrade softlogit to load it")
+
+
+def _read_arrays(archive: zipfile.ZipFile, refs: dict, path) -> dict:
+    arrays = {}
+    for member, ref in refs.items():
+        payload = archive.read(member)
+        if hashlib.sha256(payload).hexdigest() != ref["sha256"]:
+            raise ModelFileError(f"{path}: the model file is corrupted ({member} does not "
+                                 f"match its checksum)")
+        array = np.load(io.BytesIO(payload), allow_pickle=False)
+        arrays[member] = array.astype(object) if ref["object"] else array
+    return arrays
+
+
+def _build(meta: dict, arrays: dict):
+    estimator = _build_estimator(meta["estimator"], arrays)
+    if meta["kind"] == "estimator":
+        return estimator
+    if meta["kind"] != "tabular":
+        raise ValueError(f"unknown model kind {meta['kind']!r}")
+    from softlogit.io.encoding import TableEncoder
+    from softlogit.io.tabular import TabularModel
+
+    enc_meta = meta["encoder"]
+    encoder = TableEncoder.from_state(
+        enc_meta, {k: arrays[ref] for k, ref in enc_meta["arrays"].items()})
+    return TabularModel(encoder, estimator, target_name=meta["target_name"])
+
+
+def _build_estimator(state: dict, arrays: dict):
+    import softlogit.estimators as estimators
+    from softlogit.solvers import SolverResult
+
+    name = state["class"]
+    if name not in ESTIMATOR_CLASSES:
+        raise ValueError(f"unknown estimator class {name!r}")
+    estimator = getattr(estimators, name)(
+        **{k: _from_json(v) for k, v in state["params"].items()})
+    for key, value in state["attributes"].items():
+        setattr(estimator, key, _from_json(value))
+    for key, ref in state["arrays"].items():
+        setattr(estimator, key, arrays[ref])
+    report = state["fit_report"]
+    if report is not None:
+        fields = {f: arrays[ref] for f, ref in report["arrays"].items()}
+        setattr(estimator, report["attribute"], SolverResult(
+            params=fields["params"], n_iter=int(report["n_iter"]),
+            converged=bool(report["converged"]), reason=str(report["reason"]),
+            objective_history=fields["objective_history"],
+            grad_norm_history=fields["grad_norm_history"], solver=str(report["solver"]),
+            info=dict(report["info"] or {})))
+    return estimator
+
+
+def _line(exc) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

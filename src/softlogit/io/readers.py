@@ -1,0 +1,157 @@
+"""Read data from CSV, Parquet, NumPy ``.npy``/``.npz``, LIBSVM/svmlight, or a bundled name.
+
+The format is chosen by the file's extension:
+
+========================================  ====================================================
+``.csv`` (also ``.csv.gz``, ``.csv.bz2``)  :func:`pyarrow.csv.read_csv`; typed columns
+``.tsv``                                   the same, tab-separated
+``.parquet``, ``.pq``                      :func:`pyarrow.parquet.read_table`
+``.npy``                                   a 2-D array (columns ``x0, x1, …``) or a structured
+                                           array (its field names)
+``.npz``                                   equal-length 1-D arrays as named columns, or ``X``
+                                           (2-D) with an optional ``y``
+``.svm``, ``.svmlight``, ``.libsvm``       :func:`sklearn.datasets.load_svmlight_file` (sparse)
+========================================  ====================================================
+
+NumPy files are read with ``allow_pickle=False``. Every failure becomes a
+:class:`~softlogit.io.errors.DataError` whose message starts with the file name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from softlogit.io.datasets import BUNDLED, load_bundled
+from softlogit.io.errors import DataError
+from softlogit.io.frame import Frame
+
+_FORMATS = {
+    ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
+    ".npy": "npy", ".npz": "npz", ".svm": "svmlight", ".svmlight": "svmlight",
+    ".libsvm": "svmlight",
+}
+_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
+
+
+def data_format(path) -> str:
+    """The format name for ``path``'s extension (a compression suffix is looked through)."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    fmt = _FORMATS.get(suffixes[-1] if suffixes else "")
+    if fmt is None:
+        raise DataError(f"{path}: unknown data format; use one of the extensions "
+                        f"{', '.join(sorted(_FORMATS))}")
+    return fmt
+
+
+def read_data(spec) -> Frame:
+    """Read a file, or load a bundled data set when ``spec`` names one and no such file exists.
+
+    Parameters
+    ----------
+    spec : a path, or one of the bundled names (:data:`softlogit.io.datasets.BUNDLED`).
+
+    Returns
+    -------
+    Frame with at least one row.
+    """
+    spec = os.fspath(spec)
+    if not os.path.exists(spec):
+        if spec in BUNDLED:
+            return load_bundled(spec)
+        raise DataError(f"{spec}: no such file (bundled data sets: {', '.join(BUNDLED)})")
+    if os.path.isdir(spec):
+        raise DataError(f"{spec}: is a directory, not a data file")
+    fmt = data_format(spec)
+    if os.path.getsize(spec) == 0:
+        raise DataError(f"{spec}: the file is empty")
+    try:
+        frame = _READERS[fmt](spec)
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError, KeyError, IndexError) as exc:
+        # pyarrow's ArrowInvalid and zipfile's BadZipFile are ValueError/OSError subclasses.
+        raise DataError(f"{spec}: cannot read as {fmt}: {_first_line(exc)}") from exc
+    if frame.n_rows == 0:
+        raise DataError(f"{spec}: the file has no data rows")
+    return frame
+
+
+def _read_csv(path, delimiter=","):
+    import pyarrow.csv as pv
+
+    return Frame(path, table=pv.read_csv(path, parse_options=pv.ParseOptions(delimiter=delimiter)))
+
+
+def _read_tsv(path):
+    return _read_csv(path, "\t")
+
+
+def _read_parquet(path):
+    import pyarrow.parquet as pq
+
+    return Frame(path, table=pq.read_table(path))
+
+
+def _read_npy(path):
+    array = np.load(path, allow_pickle=False)
+    if array.dtype.names:
+        return Frame(path, table=_table({n: array[n] for n in array.dtype.names}, path))
+    if array.ndim != 2:
+        raise DataError(f"{path}: expected a 2-D array (rows × columns); got shape {array.shape}")
+    return Frame(path, table=_table({f"x{j}": array[:, j] for j in range(array.shape[1])}, path))
+
+
+def _read_npz(path):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    if "X" in arrays:
+        X = arrays.pop("X")
+        y = arrays.pop("y", None)
+        if X.ndim != 2:
+            raise DataError(f"{path}: array 'X' must be 2-D; got shape {X.shape}")
+        names = arrays.pop("feature_names", None)
+        names = [str(n) for n in names] if names is not None else [f"x{j}" for j in range(X.shape[1])]
+        if len(names) != X.shape[1]:
+            raise DataError(f"{path}: 'feature_names' has {len(names)} names but 'X' has "
+                            f"{X.shape[1]} columns")
+        columns = {n: X[:, j] for j, n in enumerate(names)}
+        if y is not None:
+            columns["y"] = y
+        return Frame(path, table=_table(columns, path))
+    return Frame(path, table=_table(arrays, path))
+
+
+def _read_svmlight(path):
+    from sklearn.datasets import load_svmlight_file
+
+    # Read the indices as written and guess the base as scikit-learn's "auto" does (no index 0
+    # anywhere → one-based). The encoder applies the base seen at fit time, so predict on a
+    # file that happens to lack index 0 is not shifted by one.
+    X, y = load_svmlight_file(path, zero_based=True)
+    X = X.tocsr()
+    zero_based = bool(X.nnz == 0 or X.indices.min() == 0)
+    return Frame(path, sparse=X, label=y, zero_based=zero_based)
+
+
+def _table(columns: dict, path):
+    import pyarrow as pa
+
+    lengths = {name: np.shape(a)[0] if np.ndim(a) else -1 for name, a in columns.items()}
+    if not columns or len(set(lengths.values())) != 1 or any(np.ndim(a) != 1 for a in columns.values()):
+        raise DataError(f"{path}: expected equal-length 1-D arrays (or 'X' and 'y'); got shapes "
+                        + ", ".join(f"{n}: {np.shape(a)}" for n, a in columns.items()))
+    return pa.table({name: np.asarray(a) for name, a in columns.items()})
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+_READERS = {"csv": _read_csv, "tsv": _read_tsv, "parquet": _read_parquet, "npy": _read_npy,
+            "npz": _read_npz, "svmlight": _read_svmlight}
