@@ -6,6 +6,13 @@ import pytest
 from softlogit import GradientCheck, LinearObjective, check_gradient
 
 
+def Obj(X, y, **options):
+    """A LinearObjective on the reference (NumPy/SciPy) backend unless a backend is given: these
+    tests pin down the core; registered fast backends are compared with it separately."""
+    options.setdefault("backend", "reference")
+    return LinearObjective(X, y, **options)
+
+
 def _problem(loss, seed=0, m=50, p=4):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m, p))
@@ -42,7 +49,8 @@ class Broken:
 def test_passes_on_correct_objectives_built_from_X_and_y(kind):
     loss = "binary" if kind in ("binary", "logistic") else "multinomial"
     X, y = _problem(loss)
-    check = check_gradient(X=X, y=y, kind=kind, sample_weight=np.linspace(0.5, 2, 50), C=0.3)
+    check = check_gradient(X=X, y=y, kind=kind, sample_weight=np.linspace(0.5, 2, 50), C=0.3,
+                           backend="reference")
     assert isinstance(check, GradientCheck)
     assert check.passed(1e-6), check
     assert check.gradient_error < 1e-8 and check.hessian_error < 1e-8
@@ -80,7 +88,7 @@ def _swapped_residual(obj, params, g):
                                  _penalty_on_intercept, _swapped_residual])
 def test_catches_a_wrong_gradient(loss, bug):
     X, y = _problem(loss, seed=1)
-    obj = LinearObjective(X, y, loss=loss, C=0.05)
+    obj = Obj(X, y, loss=loss, C=0.05)
     good = check_gradient(obj)
     bad = check_gradient(Broken(obj, grad=bug), hessian=False)
     assert good.passed(1e-6)
@@ -114,7 +122,7 @@ def _hessp_diagonal_blocks_only(obj, params, v, hv):
                                  _hessp_diagonal_blocks_only])
 def test_catches_a_wrong_hessian_product(loss, bug):
     X, y = _problem(loss, seed=2)
-    obj = LinearObjective(X, y, loss=loss, C=0.05)
+    obj = Obj(X, y, loss=loss, C=0.05)
     bad = check_gradient(Broken(obj, hessp=bug))
     assert bad.gradient_error < 1e-8  # the gradient is still right ...
     assert bad.hessian_error > 1e-4, bad  # ... and the Hessian is caught
@@ -125,7 +133,7 @@ def test_checks_a_random_subset_of_coordinates_for_large_models():
     rng = np.random.default_rng(3)
     X = rng.standard_normal((40, 30))
     y = rng.integers(0, 5, 40)
-    obj = LinearObjective(X, y, loss="multinomial")
+    obj = Obj(X, y, loss="multinomial")
     check = check_gradient(obj, max_coordinates=20, n_directions=2)
     assert check.n_coordinates == 20 and check.n_directions == 2
     assert check.passed(1e-6)
@@ -140,11 +148,11 @@ def test_checks_a_random_subset_of_coordinates_for_large_models():
 
 def test_step_and_hessian_options():
     X, y = _problem("binary", seed=4)
-    check = check_gradient(X=X, y=y, hessian=False, step=1e-3)
+    check = check_gradient(X=X, y=y, hessian=False, step=1e-3, backend="reference")
     assert check.hessian_error is None and check.step == 1e-3
     assert check.passed(1e-6)
     # A step far too large makes the stencil itself wrong: the checker reports that honestly.
-    assert not check_gradient(X=X, y=y, step=5.0).passed(1e-6)
+    assert not check_gradient(X=X, y=y, step=5.0, backend="reference").passed(1e-6)
 
 
 def test_requires_an_objective_or_data():

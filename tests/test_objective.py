@@ -8,6 +8,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from softlogit import LinearObjective, check_gradient
 from softlogit.losses import BinaryCrossEntropy, MultinomialCrossEntropy
 
+
+def Obj(X, y, **options):
+    """A LinearObjective on the reference (NumPy/SciPy) backend unless a backend is given: these
+    tests pin down the core; registered fast backends are compared with it separately."""
+    options.setdefault("backend", "reference")
+    return LinearObjective(X, y, **options)
+
 LAYOUTS = {
     "dense-C": np.ascontiguousarray,
     "dense-F": np.asfortranarray,
@@ -61,7 +68,7 @@ RTOL = {np.float64: 1e-6, np.float32: 2e-2}
 def test_gradient_and_hessp_match_finite_differences(loss, fit_intercept, weighted, soft,
                                                        layout, dtype):
     X, y = make_problem(loss, layout=layout, dtype=dtype, soft=soft)
-    obj = LinearObjective(X, y, loss=loss, fit_intercept=fit_intercept,
+    obj = Obj(X, y, loss=loss, fit_intercept=fit_intercept,
                           sample_weight=weights(40) if weighted else None,
                           penalty="l2", C=0.7)
     check = check_gradient(obj, random_state=1)
@@ -73,7 +80,7 @@ def test_gradient_and_hessp_match_finite_differences(loss, fit_intercept, weight
 @pytest.mark.parametrize("loss", ["binary", "multinomial"])
 def test_unpenalised_gradient_matches_finite_differences(loss):
     X, y = make_problem(loss, seed=3)
-    obj = LinearObjective(X, y, loss=loss, penalty=None)
+    obj = Obj(X, y, loss=loss, penalty=None)
     check = check_gradient(obj, params=np.random.default_rng(3).normal(size=obj.n_params))
     assert check.passed(1e-6), check
 
@@ -86,8 +93,8 @@ def test_float32_matches_float64(loss, fit_intercept, layout):
     # at most a few ε₃₂ of the largest term, so 1e−5 of the norm is a safe but tight bound.
     X64, y = make_problem(loss, layout=layout, soft=True, seed=5)
     X32 = X64.astype(np.float32)
-    o64 = LinearObjective(X64, y, loss=loss, fit_intercept=fit_intercept, C=0.5)
-    o32 = LinearObjective(X32, y, loss=loss, fit_intercept=fit_intercept, C=0.5)
+    o64 = Obj(X64, y, loss=loss, fit_intercept=fit_intercept, C=0.5)
+    o32 = Obj(X32, y, loss=loss, fit_intercept=fit_intercept, C=0.5)
     rng = np.random.default_rng(5)
     theta = rng.normal(size=o64.n_params).astype(np.float32).astype(np.float64)
     v = rng.normal(size=o64.n_params)
@@ -105,7 +112,7 @@ def test_float32_matches_float64(loss, fit_intercept, layout):
 @pytest.mark.parametrize("loss", ["binary", "multinomial"])
 def test_full_hessian(loss, fit_intercept, layout):
     X, y = make_problem(loss, layout=layout, seed=7)
-    obj = LinearObjective(X, y, loss=loss, fit_intercept=fit_intercept,
+    obj = Obj(X, y, loss=loss, fit_intercept=fit_intercept,
                           sample_weight=weights(40, 7), C=2.0)
     rng = np.random.default_rng(7)
     theta = 0.5 * rng.normal(size=obj.n_params)
@@ -135,23 +142,23 @@ def test_full_hessian(loss, fit_intercept, layout):
 
 def test_zero_parameters_give_log2_and_logK():
     X, y = make_problem("binary")
-    assert LinearObjective(X, y, loss="binary").loss(np.zeros(6)) == pytest.approx(np.log(2),
+    assert Obj(X, y, loss="binary").loss(np.zeros(6)) == pytest.approx(np.log(2),
                                                                                     rel=1e-15)
     X, y = make_problem("multinomial")
-    obj = LinearObjective(X, y, loss="multinomial")
+    obj = Obj(X, y, loss="multinomial")
     assert obj.loss(obj.zeros()) == pytest.approx(np.log(K), rel=1e-15)
 
 
 def test_gradient_is_mean_of_residual_times_x():
     # ∇J = (1/m) Xᵀ(h − y) (binary) and (1/m)(O − Y)ᵀ X (softmax), written out directly.
     X, y = make_problem("binary", seed=11)
-    obj = LinearObjective(X, y, loss="binary", fit_intercept=False, penalty=None)
+    obj = Obj(X, y, loss="binary", fit_intercept=False, penalty=None)
     theta = np.random.default_rng(11).normal(size=5)
     h = 1 / (1 + np.exp(-X @ theta))
     assert_allclose(obj.gradient(theta), X.T @ (h - y) / len(y), rtol=1e-13)
     assert_allclose(obj.hessian(theta), X.T @ (X * (h * (1 - h))[:, None]) / len(y), rtol=1e-13)
     X, y = make_problem("multinomial", seed=11)
-    obj = LinearObjective(X, y, loss="multinomial", fit_intercept=False, penalty=None)
+    obj = Obj(X, y, loss="multinomial", fit_intercept=False, penalty=None)
     Theta = np.random.default_rng(12).normal(size=(K, 5))
     Z = X @ Theta.T
     O = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
@@ -165,8 +172,8 @@ def test_l2_penalty_follows_sklearn_C_scaling_and_spares_the_intercept():
     X, y = make_problem("multinomial", seed=13)
     s = weights(40, 13)
     C = 0.3
-    with_pen = LinearObjective(X, y, loss="multinomial", sample_weight=s, penalty="l2", C=C)
-    without = LinearObjective(X, y, loss="multinomial", sample_weight=s, penalty=None)
+    with_pen = Obj(X, y, loss="multinomial", sample_weight=s, penalty="l2", C=C)
+    without = Obj(X, y, loss="multinomial", sample_weight=s, penalty=None)
     theta = np.random.default_rng(13).normal(size=with_pen.n_params)
     W, b = with_pen.unpack(theta)
     assert with_pen.penalty.l2 == pytest.approx(1 / (C * s.sum()), rel=1e-14)
@@ -182,8 +189,8 @@ def test_l2_penalty_follows_sklearn_C_scaling_and_spares_the_intercept():
 def test_l1_parts(penalty, l1_ratio, rho):
     X, y = make_problem("binary", seed=14)
     C = 2.0
-    obj = LinearObjective(X, y, penalty=penalty, C=C, l1_ratio=l1_ratio)
-    smooth = LinearObjective(X, y, penalty=None)
+    obj = Obj(X, y, penalty=penalty, C=C, l1_ratio=l1_ratio)
+    smooth = Obj(X, y, penalty=None)
     theta = np.random.default_rng(14).normal(size=6)
     W, _ = obj.unpack(theta)
     assert obj.penalty.l1 == pytest.approx(rho / (C * 40))
@@ -217,8 +224,8 @@ def test_weight_two_equals_repeating_the_row(loss, soft, layout):
     s = np.ones(40)
     s[[0, 5]] = 2.0
     # With the same Σs (42) the penalty is the same too, so the L2 term can stay on.
-    a = LinearObjective(X, y, loss=loss, sample_weight=s, C=0.5)
-    b = LinearObjective(Xrep, y[rows], loss=loss, C=0.5)
+    a = Obj(X, y, loss=loss, sample_weight=s, C=0.5)
+    b = Obj(Xrep, y[rows], loss=loss, C=0.5)
     assert a.sw_sum == b.sw_sum == 42
     _compare(a, b, np.random.default_rng(21).normal(size=a.n_params))
 
@@ -228,14 +235,14 @@ def test_intercept_equals_column_of_ones(loss):
     X, y = make_problem(loss, seed=22)
     X1 = np.column_stack([X, np.ones(40)])
     # The flat layout [W | b] per logit row is exactly the layout of coefficients on [X | 1].
-    a = LinearObjective(X, y, loss=loss, fit_intercept=True, penalty=None)
-    b = LinearObjective(X1, y, loss=loss, fit_intercept=False, penalty=None)
+    a = Obj(X, y, loss=loss, fit_intercept=True, penalty=None)
+    b = Obj(X1, y, loss=loss, fit_intercept=False, penalty=None)
     theta = np.random.default_rng(22).normal(size=a.n_params)
     _compare(a, b, theta)
     # With an L2 penalty they differ only because the intercept is not penalised: the column
     # of ones' coefficient is, and by exactly λ b²/2 in J and λ b in the gradient.
-    a = LinearObjective(X, y, loss=loss, fit_intercept=True, C=0.5)
-    b = LinearObjective(X1, y, loss=loss, fit_intercept=False, C=0.5)
+    a = Obj(X, y, loss=loss, fit_intercept=True, C=0.5)
+    b = Obj(X1, y, loss=loss, fit_intercept=False, C=0.5)
     lam = a.penalty.l2
     _, bias = a.unpack(theta)
     assert b.loss(theta) - a.loss(theta) == pytest.approx(lam / 2 * np.sum(bias ** 2), rel=1e-10)
@@ -247,8 +254,8 @@ def test_intercept_equals_column_of_ones(loss):
 @pytest.mark.parametrize("loss", ["binary", "multinomial"])
 def test_dense_equals_sparse(loss, layout):
     X, y = make_problem(loss, layout=layout, seed=23)
-    a = LinearObjective(X, y, loss=loss, sample_weight=weights(40, 23), C=0.8)
-    b = LinearObjective(dense(X), y, loss=loss, sample_weight=weights(40, 23), C=0.8)
+    a = Obj(X, y, loss=loss, sample_weight=weights(40, 23), C=0.8)
+    b = Obj(dense(X), y, loss=loss, sample_weight=weights(40, 23), C=0.8)
     assert a.design.kind.startswith("sparse") and b.design.kind == "dense"
     _compare(a, b, np.random.default_rng(23).normal(size=a.n_params))
 
@@ -257,9 +264,9 @@ def test_dense_equals_sparse(loss, layout):
 def test_k2_softmax_equals_logistic_with_theta_difference(fit_intercept):
     X, y = make_problem("binary", seed=24)
     yi = y.astype(int)
-    soft = LinearObjective(X, yi, loss="multinomial", n_classes=2, fit_intercept=fit_intercept,
+    soft = Obj(X, yi, loss="multinomial", n_classes=2, fit_intercept=fit_intercept,
                            penalty=None)
-    logi = LinearObjective(X, y, loss="binary", fit_intercept=fit_intercept, penalty=None)
+    logi = Obj(X, y, loss="binary", fit_intercept=fit_intercept, penalty=None)
     P = 2 * np.random.default_rng(24).normal(size=(2, 5 + fit_intercept))  # rows (θ₀, θ₁)
     theta = P[1] - P[0]
     z_soft, z_log = soft.logits(P.ravel()), logi.logits(theta)
@@ -282,7 +289,7 @@ def test_k2_softmax_equals_logistic_with_theta_difference(fit_intercept):
 @pytest.mark.parametrize("loss", ["binary", "multinomial"])
 def test_float32_stays_float32(loss, layout):
     X, y = make_problem(loss, layout=layout, dtype=np.float32, soft=True, seed=25)
-    obj = LinearObjective(X, y, loss=loss, sample_weight=weights(40, 25))
+    obj = Obj(X, y, loss=loss, sample_weight=weights(40, 25))
     assert obj.dtype == np.float32
     theta = np.random.default_rng(25).normal(size=obj.n_params)  # float64 in, float32 out
     assert obj.zeros().dtype == np.float32
@@ -297,18 +304,18 @@ def test_float32_stays_float32(loss, layout):
 
 def test_soft_one_hot_targets_equal_hard_labels():
     X, y = make_problem("multinomial", seed=26)
-    hard = LinearObjective(X, y, loss="multinomial")
-    onehot = LinearObjective(X, np.eye(K)[y], loss="multinomial")
+    hard = Obj(X, y, loss="multinomial")
+    onehot = Obj(X, np.eye(K)[y], loss="multinomial")
     _compare(hard, onehot, np.random.default_rng(26).normal(size=hard.n_params), rtol=1e-14)
     X, y = make_problem("binary", seed=26)
-    hard = LinearObjective(X, y.astype(int), loss="binary")
-    two_col = LinearObjective(X, np.eye(2)[y.astype(int)], loss="binary")
+    hard = Obj(X, y.astype(int), loss="binary")
+    two_col = Obj(X, np.eye(2)[y.astype(int)], loss="binary")
     _compare(hard, two_col, np.random.default_rng(26).normal(size=hard.n_params), rtol=1e-14)
 
 
 def test_layout_pack_unpack_and_mask():
     X, y = make_problem("multinomial", seed=27)
-    obj = LinearObjective(X, y, loss="multinomial")
+    obj = Obj(X, y, loss="multinomial")
     assert obj.n_params == K * 6 and obj.n_logits == K and obj.n_features == 5
     W = np.arange(15.0).reshape(3, 5)
     b = np.array([-1.0, -2.0, -3.0])
@@ -320,15 +327,15 @@ def test_layout_pack_unpack_and_mask():
                                                                           np.zeros(3)]))
     # The logits are X Wᵀ + b.
     assert_allclose(obj.logits(theta), X @ W.T + b, rtol=1e-14)
-    no_b = LinearObjective(X, y, loss="multinomial", fit_intercept=False)
+    no_b = Obj(X, y, loss="multinomial", fit_intercept=False)
     assert no_b.unpack(no_b.pack(W))[1] is None and no_b.penalized_mask.all()
 
 
 def test_n_classes_inferred_or_given():
     X, y = make_problem("multinomial", seed=28)
-    assert LinearObjective(X, y, loss="multinomial").n_classes == 3
-    assert LinearObjective(X, y, loss="multinomial", n_classes=5).n_params == 5 * 6
-    assert LinearObjective(X, np.eye(4)[y], loss="multinomial").n_classes == 4
+    assert Obj(X, y, loss="multinomial").n_classes == 3
+    assert Obj(X, y, loss="multinomial", n_classes=5).n_params == 5 * 6
+    assert Obj(X, np.eye(4)[y], loss="multinomial").n_classes == 4
 
 
 # --- bad input -----------------------------------------------------------------------------
@@ -339,7 +346,7 @@ def _bad(**changes):
     args = dict(X=X, y=y, loss="multinomial")
     args.update(changes)
     X, y = args.pop("X"), args.pop("y")
-    return lambda: LinearObjective(X, y, **args)
+    return lambda: Obj(X, y, **args)
 
 
 def _with(value, index=(0, 0)):
@@ -382,7 +389,30 @@ def test_bad_input_raises_a_clear_value_error(make, match):
 
 def test_numpy_scalar_C_is_accepted():
     X, y = make_problem("binary", seed=30)
-    a = LinearObjective(X, y, C=np.float32(0.5))
-    b = LinearObjective(X, y, C=0.5)
+    a = Obj(X, y, C=np.float32(0.5))
+    b = Obj(X, y, C=0.5)
     assert a.penalty == b.penalty
 
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("layout", ["dense-C", "dense-F", "csr"])
+@pytest.mark.parametrize("loss", ["binary", "multinomial"])
+def test_auto_backend_agrees_with_reference(loss, layout, dtype):
+    # Whatever fast backend is registered for "auto" (fused kernels …) must compute the same
+    # objective as the reference path: to rounding in float64, to float32 rounding in float32.
+    X, y = make_problem(loss, layout=layout, dtype=dtype, soft=True, seed=31)
+    s = weights(40, 31)
+    auto = Obj(X, y, loss=loss, sample_weight=s, C=0.7, backend="auto")
+    ref = Obj(X, y, loss=loss, sample_weight=s, C=0.7, backend="reference")
+    rng = np.random.default_rng(31)
+    theta, v = rng.normal(size=(2, ref.n_params))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    value, grad = auto.loss_gradient(theta)
+    assert value == pytest.approx(ref.loss(theta), rel=rtol)
+    assert grad.dtype == dtype
+    assert np.linalg.norm(grad - ref.gradient(theta)) <= rtol * np.linalg.norm(ref.gradient(theta))
+    hv_auto, hv_ref = auto.hessian_product(theta, v), ref.hessian_product(theta, v)
+    assert np.linalg.norm(hv_auto - hv_ref) <= rtol * np.linalg.norm(hv_ref)
+    H_auto, H_ref = auto.hessian(theta), ref.hessian(theta)
+    assert np.linalg.norm(H_auto - H_ref) <= rtol * np.linalg.norm(H_ref)
