@@ -151,10 +151,11 @@ def convergence_message(result, objective, names, max_iter) -> str:
              f"({result.reason}): the gradient norm is {result.grad_norm:.3g}, the target "
              f"{target} (tol={tol} times the gradient norm at zero)."]
     hist = np.asarray(result.objective_history, dtype=np.float64)
-    if "line search" in result.reason or result.info.get("line_search_failures"):
+    stalled = any(word in result.reason for word in ("line search", "precision"))
+    if stalled or result.info.get("line_search_failures"):
         last = abs(hist[-2] - hist[-1]) if hist.size > 1 else 0.0
         parts.append(
-            "The line search found no step that decreases the objective: the numerical "
+            "No step decreased the objective any further: the numerical "
             f"precision limit of {np.dtype(objective.dtype).name} arithmetic was reached "
             f"(last change of the objective {last:.2g} at value {hist[-1]:.10g}). The "
             "coefficients are as accurate as this arithmetic allows; use a larger tol, fit in "
