@@ -27,6 +27,8 @@ def add_parser(subparsers):
     parser.add_argument("--handle-unknown", choices=["error", "ignore"], default=None,
                         help="a text category not seen in training: error or all-zero "
                              "indicators (default: as chosen at fit time)")
+    parser.add_argument("--figures", action=argparse.BooleanOptionalAction, default=True,
+                        help="draw the PNG figures into --out (default: on)")
     parser.add_argument("--out", metavar="DIR",
                         help="directory for metrics.json and figures (created if missing)")
     parser.set_defaults(run=run)
@@ -68,7 +70,8 @@ def run(args, console) -> int:
         from softlogit.cli import figures
 
         out = output_directory(args.out)
-        files = figures.evaluation_figures(metrics, y, proba, classes, "evaluation data")
+        files = (figures.evaluation_figures(metrics, y, proba, classes, "evaluation data")
+                 if args.figures else {})
         doc["out"] = str(out)
         doc["files"] = ["metrics.json", *files]
         files["metrics.json"] = json_bytes(doc)

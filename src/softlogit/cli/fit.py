@@ -14,6 +14,8 @@ EXAMPLE = """examples:
 
 
 def add_parser(subparsers):
+    import argparse
+
     from softlogit.cli.common import (
         add_data_argument, add_encoding_arguments, add_model_arguments, add_target_argument,
     )
@@ -35,6 +37,8 @@ def add_parser(subparsers):
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the train/test split and of stochastic solvers "
                             "(default: 0)")
+    group.add_argument("--figures", action=argparse.BooleanOptionalAction, default=True,
+                       help="draw the PNG figures into --out (default: on)")
     group.add_argument("--out", metavar="DIR",
                        help="directory for model.softlogit, metrics.json and figures "
                             "(created if missing); without it nothing is written")
@@ -130,12 +134,14 @@ def run(args, console) -> int:
         from softlogit.cli import figures
         from softlogit.io.model_file import save
 
-        shown = "test" if len(test) else "train"  # figures describe held-out data when any
-        files = figures.evaluation_figures(doc[shown], sets[shown][1], probabilities[shown],
-                                           estimator.classes_, f"{shown} set")
-        files["convergence.png"] = figures.convergence(report)
-        files["coefficients.png"] = figures.coefficients(
-            estimator.coef_, encoder.feature_names_out_, estimator.classes_)
+        files = {}
+        if args.figures:
+            shown = "test" if len(test) else "train"  # figures show held-out data when any
+            files = figures.evaluation_figures(doc[shown], sets[shown][1], probabilities[shown],
+                                               estimator.classes_, f"{shown} set")
+            files["convergence.png"] = figures.convergence(report)
+            files["coefficients.png"] = figures.coefficients(
+                estimator.coef_, encoder.feature_names_out_, estimator.classes_)
         doc["out"] = str(out)
         doc["files"] = ["model.softlogit", "metrics.json", *files]
         files["metrics.json"] = json_bytes(doc)
