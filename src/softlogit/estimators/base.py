@@ -186,8 +186,6 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         only; ``class_weight="balanced"`` is refused (it needs the whole ``y``).
         Returns ``self``.
         """
-        from softlogit.solvers.sgd import sgd_partial_fit
-
         check_params(self)
         if is_soft_target(y):
             raise ValueError("partial_fit takes class labels; fit soft targets with fit")
@@ -214,6 +212,8 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
                   if previous is not None else objective.zeros())
         state = getattr(self, "_sgd_state", None)
         f0, g0 = objective.objective_value(params), _grad_norm(objective, params)
+        from softlogit.solvers.sgd import sgd_partial_fit  # imported on first use
+
         params, state = sgd_partial_fit(objective, params, state,
                                         random_state=self.random_state)
         self._sgd_state = state  # optimiser moments: a rebuilt estimator restarts them
