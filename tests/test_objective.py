@@ -395,12 +395,13 @@ def test_numpy_scalar_C_is_accepted():
 
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("layout", ["dense-C", "dense-F", "csr"])
+@pytest.mark.parametrize("layout, dtype", [("dense-C", np.float64), ("csr", np.float32)],
+                         ids=["dense-f64", "csr-f32"])
 @pytest.mark.parametrize("loss", ["binary", "multinomial"])
 def test_auto_backend_agrees_with_reference(loss, layout, dtype):
     # Whatever fast backend is registered for "auto" (fused kernels …) must compute the same
     # objective as the reference path: to rounding in float64, to float32 rounding in float32.
+    # (A contract check from the core's side; the backends' own tests cover their whole grid.)
     X, y = make_problem(loss, layout=layout, dtype=dtype, soft=True, seed=31)
     s = weights(40, 31)
     auto = Obj(X, y, loss=loss, sample_weight=s, C=0.7, backend="auto")
