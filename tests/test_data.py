@@ -84,7 +84,8 @@ def test_sparse_design_kinds_and_conversion():
     assert_array_equal(coo.dot(np.eye(4)), Xd)
     csr = sp.csr_matrix(Xd)
     nnz = csr.nnz
-    assert as_design(csr, backend="reference").nbytes == nnz * 8 + nnz * csr.indices.itemsize + 31 * csr.indptr.itemsize
+    expected = nnz * 8 + nnz * csr.indices.itemsize + 31 * csr.indptr.itemsize
+    assert as_design(csr, backend="reference").nbytes == expected
 
 
 def test_sparse_gram_is_exact_with_empty_and_duplicate_columns():
