@@ -62,7 +62,7 @@ class LinearObjective:
     >>> import numpy as np
     >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]); y = np.array([0.0, 1.0, 1.0])
     >>> obj = LinearObjective(X, y, loss="binary", penalty=None)
-    >>> round(obj.loss(obj.zeros()), 12) == round(np.log(2), 12)
+    >>> round(obj.loss(obj.zeros()), 12) == round(float(np.log(2)), 12)
     True
     """
 
