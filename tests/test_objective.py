@@ -230,6 +230,16 @@ def test_weight_two_equals_repeating_the_row(loss, soft, layout):
     _compare(a, b, np.random.default_rng(21).normal(size=a.n_params))
 
 
+
+@pytest.mark.parametrize("loss", ["binary", "multinomial"])
+def test_uniform_weight_scales_like_C(loss):
+    # scikit-learn's C Σ sᵢℓᵢ + ½‖W‖²: multiplying every weight by 2 is the same as doubling C.
+    # In our normalisation the mean loss is unchanged and the penalty 1/(2CΣs) halves.
+    X, y = make_problem(loss, seed=25)
+    a = Obj(X, y, loss=loss, sample_weight=2.0, C=0.4)
+    b = Obj(X, y, loss=loss, C=0.8)
+    _compare(a, b, np.random.default_rng(25).normal(size=a.n_params))
+
 @pytest.mark.parametrize("loss", ["binary", "multinomial"])
 def test_intercept_equals_column_of_ones(loss):
     X, y = make_problem(loss, seed=22)

@@ -55,6 +55,16 @@ def test_gd_reaches_sklearn_optimum_on_breast_cancer(cancer, layout):
     _assert_matches_sklearn(obj, result, ref)
 
 
+
+def test_weighted_gd_reaches_weighted_sklearn_optimum(cancer):
+    X, y, _ = cancer
+    s = np.random.default_rng(0).uniform(0.1, 3.0, len(y))
+    ref = LogisticRegression(C=0.5, tol=1e-12, max_iter=10000).fit(X, y, sample_weight=s)
+    obj = Obj(X, y, loss="binary", C=0.5, sample_weight=s)
+    result = solve(obj, "gd", tol=1e-8, max_iter=2000)
+    assert result.converged, result.reason
+    _assert_matches_sklearn(obj, result, ref)
+
 def test_fixed_step_gd_reaches_sklearn_optimum(cancer):
     X, y, ref = cancer
     obj = Obj(X, y, loss="binary", C=1.0)
