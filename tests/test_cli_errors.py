@@ -74,6 +74,9 @@ CASES = {
                       "--out", "{root}/existing"],
                      "unseen_label.csv: target column 'label' has 1 label(s) the model never "
                      "saw: 'maybe'"),
+    "missing output directory": (["predict", "{root}/run/model.softlogit", "{root}/good.csv",
+                                  "--out", "{root}/nowhere/predictions.csv"],
+                                 "nowhere: no such directory"),
     "bad output type": (["predict", "{root}/run/model.softlogit", "{root}/good.csv", "--out",
                          "{root}/existing/predictions.xlsx"],
                         "predictions.xlsx: unknown output format; use .csv or .parquet"),

@@ -75,3 +75,12 @@ def test_datasets_lists_the_bundled_names(capsys):
                        ("breast_cancer", "569")]:
         line = next(line for line in out.splitlines() if f" {name} " in line)
         assert rows in line
+
+
+def test_solver_warnings_become_one_line_each_after_the_summary(capsys):
+    assert main(["fit", "iris", "--max-iter", "2", "--test-size", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "did not converge" in captured.out
+    lines = captured.err.splitlines()
+    assert lines and all(line.startswith("warning: ") for line in lines)
+    assert any("iteration" in line for line in lines)

@@ -55,7 +55,7 @@ def save(model, path) -> None:
     >>> model = softlogit.LogisticRegression().fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "m.softlogit")
     >>> softlogit.save(model, path)
-    >>> (softlogit.load(path).predict_proba(X) == model.predict_proba(X)).all()
+    >>> bool((softlogit.load(path).predict_proba(X) == model.predict_proba(X)).all())
     True
     """
     from softlogit._version import __version__
