@@ -125,6 +125,11 @@ def test_usage_errors_and_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--test-size"])
     assert exit_info.value.code == 2
+    assert capsys.readouterr().err == ("error: softlogit fit: argument --test-size: expected one "
+                                       "argument (see softlogit fit --help)\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--penalty", "l3"])
+    assert exit_info.value.code == 2 and "invalid choice: 'l3'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0

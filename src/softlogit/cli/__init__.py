@@ -21,11 +21,18 @@ from softlogit._version import __version__
 COMMANDS = ("fit", "predict", "evaluate", "gradcheck", "datasets")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line like every other error (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of all commands."""
     from importlib import import_module
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="softlogit",
         description="Logistic and softmax regression by cross-entropy with exact gradients.",
         epilog="example: softlogit fit --out runs/digits   (then: softlogit <command> --help)",

@@ -73,8 +73,9 @@ def split_rows(y, test_size: float, seed: int, source: str):
 
 
 def run(args, console) -> int:
-    from softlogit import __version__
-    from softlogit.cli.common import json_bytes, make_estimator, output_directory, write_outputs
+    from softlogit.cli.common import (
+        json_bytes, jsonable, make_estimator, output_directory, write_outputs,
+    )
     from softlogit.cli.report import IterationProgress, print_fit_summary
     from softlogit.io.encoding import TableEncoder
     from softlogit.io.frame import check_classes, split_target
@@ -83,8 +84,7 @@ def run(args, console) -> int:
 
     frame = read_data(args.data)
     features, y, target = split_target(frame, args.target)
-    check_classes(y, frame.source, target)
-    classes, counts = np.unique(y, return_counts=True)
+    classes = check_classes(y, frame.source, target)
     # Validate the whole file first, so errors count rows of the file, not of a split.
     TableEncoder(impute=args.impute, standardize=False).fit(features)
     train, test = split_rows(y, args.test_size, args.seed, frame.source)
@@ -104,25 +104,7 @@ def run(args, console) -> int:
             estimator.callback = None
         elapsed = time.perf_counter() - start
 
-    report = estimator.fit_report_
-    doc = {
-        "softlogit_version": __version__,
-        "command": "fit",
-        "data": {"source": frame.source, "target": target, "rows": int(len(y)),
-                 "features": encoder.n_columns_in_,
-                 "encoded_features": len(encoder.feature_names_out_),
-                 "train_rows": int(len(train)), "test_rows": int(len(test)),
-                 "test_size": args.test_size, "seed": args.seed},
-        "classes": [{"label": c, "count": int(n)} for c, n in zip(classes.tolist(), counts)],
-        "model": {"class": type(estimator).__name__,
-                  "params": {k: v for k, v in estimator.get_params().items()
-                             if k != "callback"},
-                  "standardize": args.standardize, "impute": args.impute},
-        "fit": {"solver": report.solver, "solver_reason": report.info.get("auto_reason"),
-                "n_iter": int(report.n_iter), "converged": bool(report.converged),
-                "stop_reason": report.reason, "time_s": elapsed,
-                "final_objective": report.objective, "final_grad_norm": report.grad_norm},
-    }
+    doc = _document(args, frame.source, target, y, train, test, encoder, estimator, elapsed)
     sets = {"train": (X_train, y[train])}
     if len(test):
         # A category met only in the test rows is a fact of the split, not bad input.
@@ -139,7 +121,7 @@ def run(args, console) -> int:
             shown = "test" if len(test) else "train"  # figures show held-out data when any
             files = figures.evaluation_figures(doc[shown], sets[shown][1], probabilities[shown],
                                                estimator.classes_, f"{shown} set")
-            files["convergence.png"] = figures.convergence(report)
+            files["convergence.png"] = figures.convergence(estimator.fit_report_)
             files["coefficients.png"] = figures.coefficients(
                 estimator.coef_, encoder.feature_names_out_, estimator.classes_)
         doc["out"] = str(out)
@@ -147,8 +129,35 @@ def run(args, console) -> int:
         files["metrics.json"] = json_bytes(doc)
         save(model, out / "model.softlogit")
         write_outputs(out, files)
-    print_fit_summary(console, _display(doc))
+    print_fit_summary(console, jsonable(doc))
     return 0
+
+
+def _document(args, source, target, y, train, test, encoder, estimator, elapsed) -> dict:
+    """The metrics.json document, before the metrics of each split are added."""
+    from softlogit import __version__
+
+    report = estimator.fit_report_
+    classes, counts = np.unique(y, return_counts=True)
+    reason = report.info.get("auto_reason") or f"chosen with --solver {args.solver}"
+    return {
+        "softlogit_version": __version__,
+        "command": "fit",
+        "data": {"source": source, "target": target, "rows": int(len(y)),
+                 "features": encoder.n_columns_in_,
+                 "encoded_features": len(encoder.feature_names_out_),
+                 "train_rows": int(len(train)), "test_rows": int(len(test)),
+                 "test_size": args.test_size, "seed": args.seed},
+        "classes": [{"label": c, "count": int(n)} for c, n in zip(classes.tolist(), counts)],
+        "model": {"class": type(estimator).__name__,
+                  "params": {k: v for k, v in estimator.get_params().items()
+                             if k != "callback"},
+                  "standardize": args.standardize, "impute": args.impute},
+        "fit": {"solver": report.solver, "solver_reason": reason,
+                "n_iter": int(report.n_iter), "converged": bool(report.converged),
+                "stop_reason": report.reason, "time_s": elapsed,
+                "final_objective": report.objective, "final_grad_norm": report.grad_norm},
+    }
 
 
 def _evaluate(estimator, X, y_true):
@@ -157,12 +166,6 @@ def _evaluate(estimator, X, y_true):
     proba = estimator.predict_proba(X)
     y_pred = estimator.predict(X)
     return classification_metrics(y_true, proba, y_pred, estimator.classes_), proba
-
-
-def _display(doc):
-    from softlogit.cli.common import jsonable
-
-    return jsonable(doc)
 
 
 def _stderr_console():
