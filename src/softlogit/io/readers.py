@@ -115,7 +115,9 @@ def _read_npz(path):
         if X.ndim != 2:
             raise DataError(f"{path}: array 'X' must be 2-D; got shape {X.shape}")
         names = arrays.pop("feature_names", None)
-        names = [str(n) for n in names] if names is not None else [f"x{j}" for j in range(X.shape[1])]
+        if names is None:
+            names = [f"x{j}" for j in range(X.shape[1])]
+        names = [str(n) for n in names]
         if len(names) != X.shape[1]:
             raise DataError(f"{path}: 'feature_names' has {len(names)} names but 'X' has "
                             f"{X.shape[1]} columns")
@@ -141,8 +143,8 @@ def _read_svmlight(path):
 def _table(columns: dict, path):
     import pyarrow as pa
 
-    lengths = {name: np.shape(a)[0] if np.ndim(a) else -1 for name, a in columns.items()}
-    if not columns or len(set(lengths.values())) != 1 or any(np.ndim(a) != 1 for a in columns.values()):
+    lengths = {np.shape(a)[0] if np.ndim(a) == 1 else -1 for a in columns.values()}
+    if not columns or len(lengths) != 1 or -1 in lengths:
         raise DataError(f"{path}: expected equal-length 1-D arrays (or 'X' and 'y'); got shapes "
                         + ", ".join(f"{n}: {np.shape(a)}" for n, a in columns.items()))
     return pa.table({name: np.asarray(a) for name, a in columns.items()})
