@@ -83,6 +83,12 @@ def test_tabular_model_round_trip_keeps_the_encoding(tmp_path):
     new = Frame("new.csv", table=pa.table({"label": ["x", "y"], "a": [np.nan, 1.0],
                                            "color": ["purple", "red"]}))
     _same_predictions(model, loaded, new)
+    # the Python API also takes a pyarrow table or a file path
+    import pyarrow.csv as pv
+
+    pv.write_csv(new.table, tmp_path / "new.csv")
+    assert loaded.predict_proba(tmp_path / "new.csv").tobytes() == \
+        loaded.predict_proba(new.table).tobytes() == model.predict_proba(new).tobytes()
 
 
 def test_failed_save_leaves_the_old_file_intact(tmp_path, data, monkeypatch):

@@ -31,6 +31,8 @@ class TabularModel:
     >>> model = TabularModel(TableEncoder(), LogisticRegression()).fit(frame, y)
     >>> model.predict(frame).tolist()
     [0, 0, 0, 0, 1, 1, 1, 1]
+    >>> model.predict(pa.table({"c": ["x", "y"], "a": [0.0, 7.0]})).tolist()
+    [0, 1]
     """
 
     def __init__(self, encoder: TableEncoder, estimator, target_name: str | None = None):
@@ -53,17 +55,36 @@ class TabularModel:
         self.estimator.fit(X, y)
         return self
 
-    def transform(self, frame: Frame, handle_unknown: str | None = None):
-        """The encoded matrix (the target column, if present, is left out)."""
+    def transform(self, frame, handle_unknown: str | None = None):
+        """The encoded matrix (the target column, if present, is left out).
+
+        ``frame`` is a :class:`~softlogit.io.frame.Frame`, a :class:`pyarrow.Table`, or a
+        path or bundled name for :func:`~softlogit.io.readers.read_data`; so are the
+        arguments of :meth:`predict` and :meth:`predict_proba`.
+        """
+        frame = as_frame(frame)
         if (self.target_name is not None and frame.table is not None
                 and self.target_name in frame.column_names):
             frame = frame.drop(self.target_name)
         return self.encoder.transform(frame, handle_unknown=handle_unknown)
 
-    def predict(self, frame: Frame, handle_unknown: str | None = None) -> np.ndarray:
+    def predict(self, frame, handle_unknown: str | None = None) -> np.ndarray:
         """Predicted class labels, one per row."""
         return self.estimator.predict(self.transform(frame, handle_unknown))
 
-    def predict_proba(self, frame: Frame, handle_unknown: str | None = None) -> np.ndarray:
+    def predict_proba(self, frame, handle_unknown: str | None = None) -> np.ndarray:
         """(m, K) class probabilities, columns in the order of :attr:`classes_`."""
         return self.estimator.predict_proba(self.transform(frame, handle_unknown))
+
+
+def as_frame(data) -> Frame:
+    """``data`` as a :class:`~softlogit.io.frame.Frame`: a frame, a table, or a file to read."""
+    if isinstance(data, Frame):
+        return data
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        return Frame("table", table=data)
+    from softlogit.io.readers import read_data
+
+    return read_data(data)
