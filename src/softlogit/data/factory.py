@@ -26,15 +26,22 @@ def register_design(accepts: Callable[[object], bool], make: Callable[[object], 
         _REGISTRY.append(entry)
 
 
+def _load_builtin_backends() -> None:
+    """Import the fused Numba kernels, which register themselves (first use only)."""
+    import softlogit.kernels  # noqa: F401  (registration happens on import)
+
+
 def as_design(X, *, backend: str = "auto") -> Design:
     """Wrap X in a :class:`Design`.
 
     ``backend="reference"`` forces the plain NumPy/SciPy path (what the fast kernels are
-    tested against); ``"auto"`` takes the first registered backend that accepts X.
+    tested against); ``"auto"`` takes the first registered backend that accepts X — by default
+    the fused Numba kernels of :mod:`softlogit.kernels` for dense float and CSR X.
     """
     if isinstance(X, Design):
         return X
     if backend == "auto":
+        _load_builtin_backends()
         for accepts, make in _REGISTRY:
             if accepts(X):
                 return make(X)

@@ -1,0 +1,62 @@
+"""Fused CPU kernels (Numba) and the designs that use them: the ``"auto"`` backend.
+
+Importing this package registers :class:`NumbaDenseDesign` (dense float32/float64 X, any memory
+order) and :class:`NumbaCSRDesign` (CSR X) with :func:`softlogit.data.register_design`; the plain
+NumPy/SciPy designs remain the ``"reference"`` backend the kernels are tested against.
+
+All kernels are compiled with ``cache=True`` (compiled once per machine, into ``__pycache__``)
+and ``fastmath=False`` (the stability tricks of :mod:`softlogit.losses` rely on strict IEEE
+semantics). Results do not depend on the number of threads (:mod:`.partition`).
+"""
+
+import hashlib
+from pathlib import Path
+
+from softlogit.data.factory import register_design
+
+
+def _drop_stale_cache() -> None:
+    """Delete cached kernels compiled from an older version of any kernel source.
+
+    Numba keys a cached function on its own file only, so a kernel in ``dense.py`` compiled
+    with an older ``rowloss.py`` would be reused after an edit. A fingerprint of all kernel
+    sources, stored beside the cache, detects that and clears this package's cache files.
+    """
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(here.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    cache = here / "__pycache__"
+    stamp = cache / "kernels.fingerprint"
+    try:
+        if stamp.exists() and stamp.read_text() == digest.hexdigest():
+            return
+        for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            path.unlink()
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:  # read-only install: Numba then caches elsewhere or not at all
+        pass
+
+
+_drop_stale_cache()
+
+from softlogit.kernels.designs import (  # noqa: E402  (after the cache check)
+    NumbaCSRDesign, NumbaDenseDesign, accepts_csr, accepts_dense,
+)
+
+_REGISTERED = False
+
+
+def register() -> None:
+    """Register the kernel designs for ``backend="auto"`` (idempotent)."""
+    global _REGISTERED
+    if not _REGISTERED:
+        register_design(accepts_csr, NumbaCSRDesign, first=False)
+        register_design(accepts_dense, NumbaDenseDesign, first=False)
+        _REGISTERED = True
+
+
+register()
+
+__all__ = ["NumbaDenseDesign", "NumbaCSRDesign", "register"]

@@ -1,0 +1,187 @@
+"""Design matrices backed by the fused Numba kernels (the ``"auto"`` backend).
+
+:class:`NumbaDenseDesign` and :class:`NumbaCSRDesign` inherit every product from the reference
+designs and override the fused hooks (one pass over X per loss+gradient and per
+Hessian-vector product) and, for dense X, ``gram`` (blocked ``syrk``).
+
+Memory layout. The dense kernels walk rows, so they need C-contiguous rows. An F-ordered (or
+otherwise strided) X is never copied whole: it is fed to the same kernels one block of rows at
+a time (:data:`~softlogit.kernels.partition.COPY_BLOCK_BYTES`, a block that stays in cache), and
+the per-block sums are added in block order. Only CSR gets a sparse kernel; CSC stays on the
+reference SciPy path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softlogit.data.dense import DenseDesign
+from softlogit.data.sparse import SparseDesign
+from softlogit.kernels import dense, sparse
+from softlogit.kernels.gram import dense_gram
+from softlogit.kernels.partition import COPY_BLOCK_BYTES, nnz_bounds, row_bounds
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _coef(W, k, p):
+    """W as a C-contiguous float64 (k, p) array (tiny: a copy only when needed)."""
+    return np.ascontiguousarray(np.asarray(W, dtype=np.float64).reshape(k, p))
+
+
+def _intercept(b, k):
+    return np.zeros(k) if b is None else np.ascontiguousarray(b, dtype=np.float64).reshape(k)
+
+
+class NumbaDenseDesign(DenseDesign):
+    """Dense float32/float64 X with fused single-pass kernels (any memory order)."""
+
+    kind = "numba-dense"
+
+    def __init__(self, X: np.ndarray):
+        super().__init__(X)
+        self._contiguous = bool(X.flags.c_contiguous)
+
+    def _blocks(self, width):
+        """Yield ``(X_block, row slice, chunk bounds)``: all of X when C-contiguous, else
+        C-ordered copies of consecutive row blocks."""
+        m, p = self.X.shape
+        if self._contiguous:
+            yield self.X, slice(0, m), row_bounds(m, width)
+            return
+        rows = max(64, COPY_BLOCK_BYTES // max(1, p * self.X.dtype.itemsize))
+        for r0 in range(0, m, rows):
+            Xb = np.ascontiguousarray(self.X[r0:r0 + rows])
+            yield Xb, slice(r0, r0 + len(Xb)), row_bounds(len(Xb), width)
+
+    def fused_loss_gradient(self, loss_name, W, b, y, sample_weight):
+        m, p = self.X.shape
+        dt = self.X.dtype
+        s = np.asarray(sample_weight, dtype=dt)
+        if loss_name == "binary":
+            w = _coef(W, 1, p)[0]
+            b0 = float(_intercept(b, 1)[0])
+            y = np.asarray(y, dtype=dt)
+            run = lambda Xb, r, bounds: dense.binary_loss_grad(Xb, w, b0, y[r], s[r], bounds)
+            width = p
+        elif loss_name == "multinomial":
+            y = np.asarray(y)
+            K = W.shape[0]
+            Wc, bc = _coef(W, K, p), _intercept(b, K)
+            hard = y.ndim == 1
+            y_index = y.astype(np.intp, copy=False) if hard else np.empty(0, np.intp)
+            Y = np.empty((0, K), dt) if hard else np.asarray(y, dtype=dt)
+
+            def run(Xb, r, bounds):
+                yi = y_index[r] if hard else y_index
+                Yr = Y if hard else Y[r]
+                return dense.softmax_loss_grad(Xb, Wc, bc, yi, Yr, hard, s[r], bounds)
+
+            width = K * p
+        else:
+            return None
+        return _sum_blocks(run(Xb, r, bounds) for Xb, r, bounds in self._blocks(width))
+
+    def fused_hessian_product(self, loss_name, factors, V, Vb, sample_weight):
+        m, p = self.X.shape
+        dt = self.X.dtype
+        s = np.asarray(sample_weight, dtype=dt)
+        f = np.asarray(factors, dtype=dt)
+        if loss_name == "binary":
+            v = _coef(V, 1, p)[0]
+            vb = float(_intercept(Vb, 1)[0])
+            run = lambda Xb, r, bounds: dense.binary_hessp(Xb, v, vb, f[r], s[r], bounds)
+            width = p
+        elif loss_name == "multinomial":
+            K = V.shape[0]
+            Vc, vbc = _coef(V, K, p), _intercept(Vb, K)
+            run = lambda Xb, r, bounds: dense.softmax_hessp(Xb, Vc, vbc, f[r], s[r], bounds)
+            width = K * p
+        else:
+            return None
+        parts = [run(Xb, r, bounds) for Xb, r, bounds in self._blocks(width)]
+        HW, Hb = parts[0]
+        for HW_i, Hb_i in parts[1:]:
+            HW = HW + HW_i
+            Hb = Hb + Hb_i
+        return HW, Hb
+
+    def gram(self, d):
+        if not self._contiguous:
+            return super().gram(d)
+        return dense_gram(self.X, d)
+
+
+def _sum_blocks(results):
+    """Add ``(loss, G, g_b)`` triples in block order."""
+    loss, G, gb = 0.0, None, None
+    for l_i, G_i, gb_i in results:
+        loss += l_i
+        G = G_i if G is None else G + G_i
+        gb = gb_i if gb is None else gb + gb_i
+    return loss, G, gb
+
+
+class NumbaCSRDesign(SparseDesign):
+    """CSR X (float32/float64 values) with fused single-pass row kernels."""
+
+    def __init__(self, X):
+        super().__init__(X)
+        self.kind = "numba-sparse-csr"
+        if not self.X.has_canonical_format:
+            self.X = self.X.copy()
+            self.X.sum_duplicates()
+        self._bounds = {}
+
+    def _bounds_for(self, width):
+        if width not in self._bounds:
+            self._bounds[width] = nnz_bounds(self.X.indptr, width)
+        return self._bounds[width]
+
+    def fused_loss_gradient(self, loss_name, W, b, y, sample_weight):
+        m, p = self.X.shape
+        dt = self.X.dtype
+        s = np.asarray(sample_weight, dtype=dt)
+        y = np.asarray(y)
+        if loss_name == "binary":
+            K, kind = 1, sparse.BINARY
+            y_index, Y = np.empty(0, np.intp), np.asarray(y, dtype=dt).reshape(m, 1)
+        elif loss_name == "multinomial":
+            K = W.shape[0]
+            if y.ndim == 1:
+                kind = sparse.SOFTMAX_HARD
+                y_index, Y = y.astype(np.intp, copy=False), np.empty((0, K), dt)
+            else:
+                kind = sparse.SOFTMAX_SOFT
+                y_index, Y = np.empty(0, np.intp), np.asarray(y, dtype=dt)
+        else:
+            return None
+        Wt = np.ascontiguousarray(_coef(W, K, p).T)
+        X = self.X
+        return sparse.csr_loss_grad(X, Wt, _intercept(b, K), kind, y_index, Y, s,
+                                    self._bounds_for(K * p))
+
+    def fused_hessian_product(self, loss_name, factors, V, Vb, sample_weight):
+        m, p = self.X.shape
+        dt = self.X.dtype
+        s = np.asarray(sample_weight, dtype=dt)
+        if loss_name == "binary":
+            K, kind = 1, sparse.BINARY
+        elif loss_name == "multinomial":
+            K, kind = V.shape[0], sparse.SOFTMAX_HARD
+        else:
+            return None
+        F = np.asarray(factors, dtype=dt).reshape(m, K)
+        Vt = np.ascontiguousarray(_coef(V, K, p).T)
+        X = self.X
+        return sparse.csr_hessp(X, Vt, _intercept(Vb, K), kind, F, s, self._bounds_for(K * p))
+
+
+def accepts_dense(X) -> bool:
+    return isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype in _FLOATS and X.size > 0
+
+
+def accepts_csr(X) -> bool:
+    import scipy.sparse as sp
+
+    return sp.issparse(X) and X.format == "csr" and X.dtype in _FLOATS and X.shape[0] > 0

@@ -1,0 +1,49 @@
+"""The fixed partition of rows into chunks that makes every kernel's result thread-independent.
+
+Each kernel runs over *chunks* of consecutive rows, in parallel. Inside a chunk the rows
+are visited in order and accumulated into that chunk's own float64 partial sums; after the
+parallel loop the partials are added **in chunk order**. The partition depends only on the
+shape of the problem (``m``, ``p``, ``k`` and, for sparse X, the row pointer), never on the number
+of threads, so ``NUMBA_NUM_THREADS=1`` and ``=2`` give bitwise identical results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Rows below which a chunk is not worth a task of its own (parallel overhead ~ microseconds).
+MIN_CHUNK_ROWS = 2048
+#: Upper bound on the number of chunks: enough to balance load on a few dozen cores.
+MAX_CHUNKS = 64
+#: Bytes allowed for the per-chunk float64 partial gradients (n_chunks · k · p · 8).
+PARTIAL_BUDGET_BYTES = 32 * 2**20
+#: Rows per block when a non-C-contiguous X is copied block by block (the block stays in cache).
+COPY_BLOCK_BYTES = 4 * 2**20
+
+
+def n_chunks_for(m: int, width: int) -> int:
+    """Number of chunks for ``m`` rows whose partial sums have ``width`` float64 entries."""
+    by_rows = max(1, -(-m // MIN_CHUNK_ROWS))
+    by_memory = max(1, PARTIAL_BUDGET_BYTES // max(1, 8 * width))
+    return int(min(MAX_CHUNKS, by_rows, by_memory))
+
+
+def row_bounds(m: int, width: int) -> np.ndarray:
+    """Chunk boundaries (n_chunks + 1,) splitting ``m`` rows into near-equal consecutive runs."""
+    n = n_chunks_for(m, width)
+    return (np.arange(n + 1, dtype=np.int64) * m) // n
+
+
+def nnz_bounds(indptr: np.ndarray, width: int) -> np.ndarray:
+    """Chunk boundaries for CSR rows, balanced by stored entries (not rows).
+
+    Boundaries are the rows where the cumulative non-zero count crosses ``c·nnz/n``; they depend
+    only on ``indptr``, so they are as thread-independent as :func:`row_bounds`.
+    """
+    m = len(indptr) - 1
+    n = n_chunks_for(m, width)
+    nnz = int(indptr[-1])
+    targets = (np.arange(1, n, dtype=np.int64) * nnz) // n
+    inner = np.searchsorted(indptr[1:], targets, side="left").astype(np.int64) + 1
+    bounds = np.concatenate([[0], np.clip(inner, 0, m), [m]]).astype(np.int64)
+    return np.maximum.accumulate(bounds)
