@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 
 import numpy as np
@@ -12,6 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from softlogit.objective import LinearObjective
+
+#: The objective's backend ("auto": fused kernels where registered; "reference": NumPy/SciPy).
+BACKEND = os.environ.get("SOFTLOGIT_TEST_BACKEND", "auto")
 
 BUNDLED = {
     "breast_cancer": datasets.load_breast_cancer,
@@ -31,7 +35,7 @@ def load(name):
                                             random_state=0)
     elif name == "generated-multi":
         X, y = datasets.make_classification(n_samples=500, n_features=15, n_informative=8,
-                                            n_classes=4, random_state=1)
+                                            n_redundant=0, n_classes=4, random_state=1)
     else:
         raise KeyError(name)
     X = StandardScaler().fit_transform(X)
@@ -58,7 +62,7 @@ def objective(name, penalty="l2", C=1.0, l1_ratio=None, dtype=np.float64, sparse
     if sparse:
         X = sp.csr_matrix(X)
     return LinearObjective(X, y, loss=loss, penalty=penalty, C=C, l1_ratio=l1_ratio,
-                           fit_intercept=fit_intercept)
+                           fit_intercept=fit_intercept, backend=BACKEND)
 
 
 @functools.lru_cache(maxsize=None)

@@ -55,7 +55,7 @@ def auto(objective, params0=None, **options):
     """Run the solver :func:`choose_solver` picks; returns its :class:`SolverResult`."""
     name, reason = choose_solver(objective)
     spec = get_solver(name, penalty=_penalty_name(objective),
-                      sparse=objective.design.kind.startswith("sparse"))
+                      sparse="sparse" in objective.design.kind)
     result = spec.run(objective, params0, **options)
     info = dict(result.info, auto_choice=name, auto_reason=reason)
     return dataclasses.replace(result, info=info)

@@ -58,7 +58,7 @@ def get_solver(name: str, *, penalty=None, sparse: bool = False) -> SolverSpec:
 
 
 #: The solver modules; importing one runs its @register decorator.
-SOLVER_MODULES = ("gd", "lbfgs", "auto")
+SOLVER_MODULES = ("gd", "lbfgs", "newton", "auto")
 
 
 def _load_all():

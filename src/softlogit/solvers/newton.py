@@ -1,0 +1,229 @@
+"""Newton's method on the exact Hessian, with a backtracking line search.
+
+Each iteration is the same fixed sequence of named steps:
+
+1. *gradient* — ``J`` and ``∇J`` at θ (one pass over X), the shared stopping rule.
+2. *inner solve* — the Newton direction ``d`` from ``∇²J d = −∇J``:
+
+   - ``"cholesky"`` (``n_params ≤ CHOLESKY_MAX_PARAMS``): form the full Hessian
+     (:meth:`LinearObjective.hessian`) and factorise it with
+     :func:`scipy.linalg.cho_factor`;
+   - ``"cg"`` (larger problems): truncated conjugate gradients on Hessian–vector products
+     (:meth:`LinearObjective.hessian_operator`, factors computed once per iteration),
+     stopped when ``‖∇²J d + ∇J‖ ≤ η ‖∇J‖`` with the forcing term
+     ``η = min(½, √(‖∇J‖/‖∇J(0)‖))`` (Nocedal & Wright, *Numerical Optimization*, §7.1) —
+     loose far from the optimum, tight near it, which keeps the convergence superlinear.
+
+3. *line search* — :func:`~softlogit.solvers.linesearch.backtracking` from ``t = 1``.
+4. *check* — record ``J`` and ``‖∇J‖``; stop on the shared rule, ``max_iter`` or callback.
+
+**Known null space.** The softmax model is invariant under adding the same value to all K
+intercepts (and, without a penalty, the same vector to all K rows of W): ``∇²J`` is singular
+along those directions ``N`` and ``∇J ⟂ N``. That is not a failure, so it is handled silently:
+the Cholesky path factorises ``∇²J + c N Nᵀ`` (``c`` the mean Hessian diagonal), whose
+solution for a right-hand side ``⟂ N`` is the minimum-norm Newton step, and both paths project
+``d`` onto ``N^⊥``.
+
+**Fallbacks** (each emits a :class:`~softlogit.solvers.warnings.SolverWarning` the first time
+and is listed in ``info["fallbacks"]``):
+
+- Cholesky fails or a pivot is below ``SINGULAR_PIVOT`` × the largest (a genuinely singular
+  Hessian, e.g. duplicated columns without a penalty) → a ridge ``τ I`` is added, ``τ``
+  growing ×100 from ``RIDGE_START`` × the mean diagonal until the factorisation succeeds;
+- CG meets non-positive curvature on its first direction → the steepest-descent direction;
+- no step along ``d`` passes the line search → one line search along ``−∇J``; if that also
+  fails, the solver stops with the reason "line search failed …".
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+from softlogit.solvers.common import final_params, initial_params, with_verbose
+from softlogit.solvers.iteration import Tracker
+from softlogit.solvers.linesearch import backtracking
+from softlogit.solvers.registry import register
+from softlogit.solvers.warnings import LineSearchWarning, SingularHessianWarning
+
+#: Largest problem whose full Hessian is formed and Cholesky-factorised; above it, Newton-CG.
+CHOLESKY_MAX_PARAMS = 1000
+#: A Cholesky pivot below this fraction of the largest means the Hessian is numerically singular.
+SINGULAR_PIVOT = 1e4 * np.finfo(np.float64).eps
+#: First ridge tried, relative to the mean Hessian diagonal.
+RIDGE_START = 1e-10
+#: Default cap on CG iterations per Newton step: min(n_params, CG_MAX_ITER).
+CG_MAX_ITER = 250
+
+
+@register("newton", penalties=("l2", None),
+          description="Newton's method on the exact Hessian (Cholesky or truncated CG)")
+def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
+           reference_norm=None, verbose=0, inner="auto", cg_max_iter=None, **_ignored):
+    """Minimise the smooth objective by Newton's method; returns a :class:`SolverResult`.
+
+    Parameters
+    ----------
+    objective : :class:`~softlogit.objective.LinearObjective` (penalty ``"l2"`` or ``None``).
+    params0 : flat start vector (warm start), default zeros.
+    tol, max_iter, callback, reference_norm, verbose : the shared solver options.
+    inner : ``"auto"`` (Cholesky up to ``CHOLESKY_MAX_PARAMS`` parameters), ``"cholesky"``
+        or ``"cg"``.
+    cg_max_iter : CG iterations allowed per Newton step (default ``min(n_params, 250)``).
+
+    Notes
+    -----
+    Update: ``θ ← θ + t d`` with ``∇²J(θ) d = −∇J(θ)`` and ``t`` from backtracking; close to the
+    optimum ``t = 1`` and the error squares each iteration.
+    """
+    if inner not in ("auto", "cholesky", "cg"):
+        raise ValueError(f"inner must be 'auto', 'cholesky' or 'cg'; got {inner!r}")
+    use_cholesky = inner == "cholesky" or (inner == "auto"
+                                           and objective.n_params <= CHOLESKY_MAX_PARAMS)
+    if cg_max_iter is None:
+        cg_max_iter = min(objective.n_params, CG_MAX_ITER)
+    theta = initial_params(objective, params0)
+    track = Tracker(objective, "newton", tol=tol, max_iter=max_iter,
+                    callback=with_verbose(callback, verbose, "newton"),
+                    reference_norm=reference_norm)
+    track.info.update(inner_solver="cholesky" if use_cholesky else "cg", fallbacks=[])
+    null = known_null_space(objective)
+    warned = set()
+
+    def fun_grad(x):
+        value, grad = objective.loss_gradient(x)
+        return float(value), np.asarray(grad, dtype=np.float64)
+
+    def fallback(kind, category, message):
+        track.info["fallbacks"].append(f"iteration {track.n_iter + 1}: {message}")
+        if kind not in warned:
+            warned.add(kind)
+            warnings.warn(f"newton, iteration {track.n_iter + 1}: {message}", category,
+                          stacklevel=3)
+
+    f, g = fun_grad(theta)
+    reason = track.record(theta, f, np.linalg.norm(g))
+    while reason is None:
+        # inner solve: the Newton direction
+        if use_cholesky:
+            d, problem = _cholesky_direction(objective, theta, g, null)
+            if problem:
+                fallback("singular", SingularHessianWarning, problem)
+        else:
+            forcing = min(0.5, np.sqrt(np.linalg.norm(g) / track.rule.reference_norm))
+            d, n_cg, problem = _cg_direction(objective.hessian_operator(theta), g, forcing,
+                                             cg_max_iter)
+            track.info["cg_iterations"] = track.info.get("cg_iterations", 0) + n_cg
+            if problem:
+                fallback("curvature", SingularHessianWarning, problem)
+        if null is not None:
+            d -= null @ (null.T @ d)
+        # line search, falling back to steepest descent
+        step = backtracking(fun_grad, theta, f, g, d, dtype=objective.dtype)
+        if step is None:
+            step = backtracking(fun_grad, theta, f, g, -g, dtype=objective.dtype)
+            if step is None:
+                track.info["line_search_failures"] = 1
+                track.n_iter += 1
+                reason = ("line search failed: no step along the Newton or the gradient "
+                          "direction decreases the objective")
+                break
+            fallback("linesearch", LineSearchWarning, "no step along the Newton direction "
+                     "decreased the objective; took a gradient step instead")
+        theta, f, g = step.theta, step.value, step.grad
+        # check
+        track.n_iter += 1
+        reason = track.record(theta, f, np.linalg.norm(g))
+    return track.result(final_params(objective, theta), reason)
+
+
+def known_null_space(objective):
+    """Orthonormal basis (n_params, r) of the softmax's invariant directions, or ``None``.
+
+    Adding ``c`` to every intercept leaves all softmax probabilities unchanged; without an
+    L2 term, so does adding one vector to every row of W. Binary models have none.
+    """
+    if objective.n_logits == 1:
+        return None
+    K, q = objective.n_logits, objective.n_features + objective.fit_intercept
+    if objective.penalty.l2 == 0.0 and objective.penalty.l1 == 0.0:
+        columns = range(q)
+    elif objective.fit_intercept:
+        columns = [q - 1]
+    else:
+        return None
+    basis = np.zeros((K, q, len(columns)))
+    for j, col in enumerate(columns):
+        basis[:, col, j] = 1.0 / np.sqrt(K)
+    return basis.reshape(K * q, len(columns))
+
+
+def _cholesky_direction(objective, theta, g, null):
+    """Solve ``(∇²J + c N Nᵀ) d = −g``; on a singular Hessian add a ridge and say so."""
+    H = np.asarray(objective.hessian(theta), dtype=np.float64)
+    scale = float(np.mean(np.abs(np.diag(H)))) or 1.0
+    if null is not None:
+        H += scale * (null @ null.T)
+    try:
+        return -cho_solve(_factor(H), g, check_finite=False), None
+    except LinAlgError as err:
+        cause = str(err)
+    tau = RIDGE_START * scale
+    while True:
+        try:
+            factor = _factor(H + tau * np.eye(H.shape[0]))
+            break
+        except LinAlgError:
+            tau *= 100.0
+    return -cho_solve(factor, g, check_finite=False), (
+        f"the Hessian is singular or indefinite ({cause}); solved with a ridge "
+        f"{tau:.2e}·I added (duplicated or constant columns, or separable data without a "
+        "penalty, cause this)")
+
+
+def _factor(H):
+    """Cholesky factor of H, refusing numerically singular ones (tiny relative pivots)."""
+    if not np.all(np.isfinite(H)):
+        raise LinAlgError("the Hessian has non-finite entries")
+    factor = cho_factor(H, lower=False, check_finite=False)
+    pivots = np.diag(factor[0]) ** 2
+    if pivots.min() <= SINGULAR_PIVOT * pivots.max():
+        raise LinAlgError(f"smallest Cholesky pivot {pivots.min():.2e} is "
+                          f"{pivots.min() / pivots.max():.1e} of the largest")
+    return factor
+
+
+def _cg_direction(hessp, g, forcing, max_iter):
+    """Truncated CG for ``∇²J d = −g`` (hand-written: SciPy's ``cg`` cannot report the
+    non-positive curvature on which a Newton-CG step must stop).
+
+    Returns ``(d, iterations, problem)``; ``problem`` is a message when the first direction
+    already has non-positive curvature and ``d = −g`` is returned instead.
+    """
+    d = np.zeros_like(g)
+    r = -g.copy()
+    p = r.copy()
+    rr = float(r @ r)
+    target = forcing * np.sqrt(rr)
+    top = 0.0  # largest Rayleigh quotient seen: the scale for "zero" curvature
+    for i in range(max_iter):
+        Hp = np.asarray(hessp(p), dtype=np.float64)
+        pp = float(p @ p)
+        curv = float(p @ Hp)
+        top = max(top, curv / pp)
+        if curv <= SINGULAR_PIVOT * top * pp:
+            if i == 0:
+                return -g, 1, ("the Hessian has no positive curvature along the gradient; "
+                               "took a steepest-descent direction")
+            return d, i + 1, None
+        alpha = rr / curv
+        d += alpha * p
+        r -= alpha * Hp
+        rr_new = float(r @ r)
+        if np.sqrt(rr_new) <= target:
+            return d, i + 1, None
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return d, max_iter, None

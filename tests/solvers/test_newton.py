@@ -1,0 +1,133 @@
+"""Newton (Cholesky and truncated CG): parity, the known null space, the singular fallback."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+
+from softlogit.objective import LinearObjective
+from softlogit.solvers import solve
+from softlogit.solvers.newton import known_null_space
+from softlogit.solvers.warnings import SingularHessianWarning, SolverWarning
+
+from ._problems import objective, sklearn_reference, sparse_problem
+
+
+def centred(obj, params):
+    """Softmax intercepts are defined up to a common shift: compare them with mean zero."""
+    params = np.array(params, dtype=np.float64)
+    if obj.n_logits > 1 and obj.fit_intercept:
+        _, b = obj.unpack(params)
+        b -= b.mean()
+    return params
+
+
+@pytest.mark.parametrize("inner", ["cholesky", "cg"])
+@pytest.mark.parametrize("name", ["breast_cancer", "iris", "wine", "digits",
+                                  "generated-binary", "generated-multi"])
+def test_matches_sklearn_l2(name, inner):
+    obj = objective(name, C=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SolverWarning)  # a regular problem needs no fallback
+        res = solve(obj, "newton", tol=1e-9, inner=inner)
+    assert res.converged and res.info["inner_solver"] == inner
+    assert res.n_iter <= 20  # second-order convergence: a handful of steps
+    ref = obj.pack(*sklearn_reference(name, "l2", 1.0))
+    ours, theirs = obj.objective_value(res.params), obj.objective_value(ref)
+    assert ours <= theirs + 1e-6 * abs(theirs)
+    assert abs(ours - theirs) <= 1e-6 * abs(theirs)
+    np.testing.assert_allclose(centred(obj, res.params), centred(obj, ref), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["iris", "wine"])
+def test_softmax_null_space_needs_no_warning(name):
+    # Unpenalised softmax: singular along "all rows + one vector"; this is known, not a failure.
+    obj = objective(name, penalty=None)
+    assert known_null_space(obj).shape == (obj.n_params, obj.n_features + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SolverWarning)
+        res = solve(obj, "newton", tol=1e-8, max_iter=100)
+    assert res.converged and res.info["fallbacks"] == []
+    ref = obj.pack(*sklearn_reference(name, None))
+    assert obj.objective_value(res.params) <= obj.objective_value(ref) + 1e-6
+    _, b = obj.unpack(res.params)
+    assert abs(b.sum()) < 1e-8  # the step never moves along the invariant direction
+
+
+def test_null_space_of_penalised_softmax_is_the_intercept_shift():
+    obj = objective("iris")
+    N = known_null_space(obj)
+    assert N.shape == (obj.n_params, 1)
+    np.testing.assert_allclose(obj.hessian(obj.zeros() + 0.1) @ N, 0.0, atol=1e-12)
+    assert known_null_space(objective("breast_cancer")) is None
+
+
+def test_duplicated_columns_warn_and_still_converge():
+    X, y = make_classification(n_samples=300, n_features=6, n_redundant=0, flip_y=0.2,
+                               random_state=3)
+    X = np.column_stack([X, X[:, 0]])  # genuinely singular Hessian without a penalty
+    obj = LinearObjective(X, y, loss="binary", penalty=None)
+    with pytest.warns(SingularHessianWarning, match="singular or indefinite.*ridge"):
+        res = solve(obj, "newton", tol=1e-8, inner="cholesky")
+    assert res.converged and res.info["fallbacks"]
+    best = solve(obj, "lbfgs", tol=1e-8)
+    assert res.objective <= best.objective + 1e-10
+    # the minimum-norm-like answer splits the duplicated weight evenly
+    W, _ = obj.unpack(res.params)
+    assert W[0, 0] == pytest.approx(W[0, -1], rel=1e-4)
+
+
+@pytest.mark.parametrize("loss", ["binary", "multinomial"])
+@pytest.mark.parametrize("inner", ["cholesky", "cg"])
+def test_sparse_matches_dense(loss, inner):
+    X, y, _ = sparse_problem(loss)
+    r_sparse = solve(LinearObjective(X, y, loss=loss, C=0.5), "newton", tol=1e-9, inner=inner)
+    dense = LinearObjective(X.toarray(), y, loss=loss, C=0.5)
+    r_dense = solve(dense, "newton", tol=1e-9, inner=inner)
+    np.testing.assert_allclose(r_sparse.params, r_dense.params, rtol=1e-6, atol=1e-7)
+    ref = dense.pack(*sklearn_reference("sparse-" + loss, "l2", 0.5))
+    assert dense.objective_value(r_sparse.params) <= dense.objective_value(ref) * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "digits"])
+@pytest.mark.parametrize("inner", ["cholesky", "cg"])
+def test_warm_start_from_optimum(name, inner):
+    obj = objective(name)
+    first = solve(obj, "newton", tol=1e-8, inner=inner)
+    again = solve(obj, "newton", first.params, tol=1e-8, inner=inner)
+    assert again.converged and again.n_iter <= 1
+
+
+def test_float32_stays_float32():
+    obj32 = objective("wine", dtype=np.float32)
+    res = solve(obj32, "newton", tol=1e-5)
+    assert res.converged and res.params.dtype == np.float32
+    obj64 = objective("wine")
+    best = solve(obj64, "newton", tol=1e-10)
+    assert obj64.objective_value(res.params) == pytest.approx(best.objective, rel=1e-6)
+
+
+def test_histories_and_reason():
+    obj = objective("breast_cancer")
+    res = solve(obj, "newton", tol=1e-8)
+    assert res.reason == "gradient norm below tolerance" and res.solver == "newton"
+    assert len(res.objective_history) == len(res.grad_norm_history) == res.n_iter + 1
+    assert np.all(np.diff(res.objective_history) <= 1e-15)
+    assert res.grad_norm <= 1e-8 * res.info["reference_grad_norm"]
+    assert res.grad_norm == pytest.approx(np.linalg.norm(obj.gradient(res.params)), rel=1e-8)
+    res = solve(obj, "newton", tol=1e-12, max_iter=2)
+    assert res.n_iter == 2 and res.reason == "maximum number of iterations reached"
+
+
+def test_bad_inner_is_refused():
+    with pytest.raises(ValueError, match="inner must be"):
+        solve(objective("iris"), "newton", inner="lu")
+
+
+def test_sparse_cg_float32():
+    X, y, loss = sparse_problem("multinomial")
+    obj = LinearObjective(sp.csr_matrix(X, dtype=np.float32), y, loss=loss)
+    res = solve(obj, "newton", tol=1e-5, inner="cg")
+    assert res.converged and res.params.dtype == np.float32
