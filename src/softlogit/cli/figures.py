@@ -62,25 +62,28 @@ def confusion_matrix(matrix, classes, title: str) -> bytes:
     return _png(fig)
 
 
-def roc_curve(y_positive, score, title: str) -> bytes:
-    """The ROC curve of a binary model; ``y_positive`` is True for the positive class."""
+def roc_curve(y_true, score, pos_label, title: str) -> bytes:
+    """The ROC curve of a binary model; ``score`` is the probability of ``pos_label``."""
     from sklearn.metrics import RocCurveDisplay
 
     fig = _figure(4.5, 4.5)
     ax = fig.subplots()
-    RocCurveDisplay.from_predictions(y_positive, score, ax=ax, plot_chance_level=True)
+    RocCurveDisplay.from_predictions(y_true, score, pos_label=pos_label, ax=ax,
+                                     plot_chance_level=True)
     ax.set_title(title)
     return _png(fig)
 
 
-def calibration_curve(y_positive, probability, title: str) -> bytes:
-    """Mean predicted probability against the observed frequency, in 10 bins."""
+def calibration_curve(y_true, probability, pos_label, title: str) -> bytes:
+    """Mean predicted probability of ``pos_label`` against its observed frequency, in bins
+    (10, fewer for under 100 rows)."""
     from sklearn.calibration import CalibrationDisplay
 
     fig = _figure(4.5, 4.5)
     ax = fig.subplots()
-    n_bins = int(max(2, min(10, len(y_positive) // 10)))
-    CalibrationDisplay.from_predictions(y_positive, probability, n_bins=n_bins, ax=ax)
+    n_bins = int(max(2, min(10, len(y_true) // 10)))
+    CalibrationDisplay.from_predictions(y_true, probability, n_bins=n_bins, pos_label=pos_label,
+                                        ax=ax)
     ax.set_title(title)
     return _png(fig)
 
@@ -126,8 +129,8 @@ def evaluation_figures(metrics: dict, y_true, proba, classes, split: str) -> dic
         metrics["confusion_matrix"], classes, f"confusion matrix ({split})")}
     if len(classes) == 2:
         positive = np.asarray(y_true) == classes[1]
-        if 0 < positive.sum() < positive.size:
-            files["roc.png"] = roc_curve(positive, proba[:, 1], f"ROC curve ({split})")
-        files["calibration.png"] = calibration_curve(positive, proba[:, 1],
+        if 0 < positive.sum() < positive.size:  # a ROC curve needs both classes
+            files["roc.png"] = roc_curve(y_true, proba[:, 1], classes[1], f"ROC curve ({split})")
+        files["calibration.png"] = calibration_curve(y_true, proba[:, 1], classes[1],
                                                      f"calibration ({split})")
     return files
