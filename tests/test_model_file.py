@@ -67,6 +67,15 @@ def test_dict_parameters_with_integer_keys_and_sparse_data(tmp_path, data):
     _same_predictions(model, loaded, Xs)
 
 
+def test_a_random_state_object_is_stored_as_none(tmp_path, data):
+    X, y, _ = data
+    model = softlogit.LogisticRegression(random_state=np.random.RandomState(0)).fit(X, y)
+    softlogit.save(model, tmp_path / "m.softlogit")
+    loaded = softlogit.load(tmp_path / "m.softlogit")
+    assert loaded.random_state is None
+    _same_predictions(model, loaded, X)
+
+
 def test_tabular_model_round_trip_keeps_the_encoding(tmp_path):
     rng = np.random.default_rng(1)
     a = rng.normal(size=40)

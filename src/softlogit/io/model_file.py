@@ -168,9 +168,19 @@ def _estimator_state(estimator, store: _ArrayStore) -> dict:
                          f"or a TabularModel")
     if not hasattr(estimator, "coef_"):
         raise ValueError(f"cannot save this {name}: it is not fitted yet")
-    params = {k: _to_json(v, k) for k, v in estimator.get_params(deep=False).items()
-              if k != "callback"}
-    state = {"class": name, "params": params, "attributes": {}, "arrays": {}, "fit_report": None}
+    params, dropped = {}, []
+    for key, value in estimator.get_params(deep=False).items():
+        if key == "callback":
+            continue
+        if key == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
+            # A RandomState/Generator has no safe file form; predictions do not depend on it.
+            value = None
+            dropped.append(key)
+        params[key] = _to_json(value, key)
+    state = {"class": name, "params": params, "attributes": {}, "arrays": {},
+             "fit_report": None}
+    if dropped:
+        state["dropped_params"] = dropped
     for key, value in vars(estimator).items():
         if not key.endswith("_") or key.startswith("_"):
             continue
