@@ -1,0 +1,245 @@
+"""The fused Numba kernels (softlogit.kernels) against the reference NumPy/SciPy path.
+
+Every fused hook is compared with the reference design on the same data: float32 and float64,
+dense C- and F-ordered and CSR, binary and softmax (K = 2 and K > 2, class indices and
+probability rows), with and without sample weights and intercept, on shapes that exercise the
+chunk and block edges (m not a multiple of anything, m smaller than a chunk, p = 1). Float32
+input is compared with the float64 reference on the same values, since the kernels accumulate
+in float64. Results must be bitwise identical for one and two threads.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from softlogit.data import DenseDesign, SparseDesign, as_design
+from softlogit.kernels import NumbaCSRDesign, NumbaDenseDesign, designs, gram, partition
+from softlogit.objective import LinearObjective
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    """Shrink chunks and copy blocks so that small test matrices span many of them."""
+    monkeypatch.setattr(partition, "MIN_CHUNK_ROWS", 5)
+    monkeypatch.setattr(partition, "MAX_CHUNKS", 9)
+    monkeypatch.setattr(designs, "COPY_BLOCK_BYTES", 256)
+
+
+def _data(rng, m, p, dtype, layout, density=0.3):
+    X = rng.standard_normal((m, p))
+    if layout == "csr":
+        X = sp.random(m, p, density=density, format="csr", random_state=rng,
+                      data_rvs=rng.standard_normal)
+        X.data = X.data.astype(dtype)
+        return X.astype(dtype)
+    return np.asarray(X, dtype=dtype, order="F" if layout == "F" else "C")
+
+
+def _targets(rng, loss, m, K, soft):
+    if loss == "binary":
+        return rng.random(m) if soft else (rng.random(m) < 0.5).astype(float)
+    if soft:
+        return rng.dirichlet(np.ones(K), size=m)
+    return rng.integers(0, K, m)
+
+
+def _as64(X):
+    return X.astype(np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+
+
+def _pair(X, y, loss, K, weights, intercept, rng, penalty="l2"):
+    """(fast objective on X, float64 reference objective on the same values)."""
+    m = X.shape[0]
+    sw = rng.uniform(0.1, 3.0, m) if weights else None
+    kw = dict(loss=loss, n_classes=None if loss == "binary" else K, sample_weight=sw,
+              fit_intercept=intercept, penalty=penalty, C=0.7)
+    fast = LinearObjective(X, y, backend="auto", **kw)
+    ref = LinearObjective(_as64(X), y, backend="reference", **kw)
+    return fast, ref
+
+
+def _tol(dtype):
+    # float32 results are rounded once to float32 at the end (values accumulate in float64)
+    return dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+
+
+CASES = [
+    # (m, p, K): odd m, m < one chunk, p = 1, K = 2 and K > 2
+    (103, 7, 3),
+    (3, 5, 4),
+    (61, 1, 2),
+    (250, 33, 5),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("layout", ["C", "F", "csr"])
+@pytest.mark.parametrize("loss,soft", [("binary", False), ("binary", True),
+                                       ("multinomial", False), ("multinomial", True)])
+@pytest.mark.parametrize("shape", CASES)
+def test_loss_gradient_and_hessian_product_match_reference(dtype, layout, loss, soft, shape):
+    m, p, K = shape
+    rng = np.random.default_rng(hash((m, p, K, layout, loss, soft)) % 2**32)
+    X = _data(rng, m, p, dtype, layout)
+    y = _targets(rng, loss, m, K, soft)
+    for weights, intercept in [(False, True), (True, False), (True, True)]:
+        fast, ref = _pair(X, y, loss, K, weights, intercept, rng)
+        expected_kind = "numba-sparse-csr" if layout == "csr" else "numba-dense"
+        assert fast.design.kind == expected_kind
+        theta = rng.standard_normal(fast.n_params)
+        v = rng.standard_normal(fast.n_params)
+        f_fast, g_fast = fast.loss_gradient(theta)
+        f_ref, g_ref = ref.loss_gradient(theta)
+        assert g_fast.dtype == dtype
+        np.testing.assert_allclose(f_fast, f_ref, **_tol(dtype))
+        np.testing.assert_allclose(g_fast, g_ref, **_tol(dtype))
+        # the fused hook alone, unnormalised, against the reference products
+        W, b = fast.unpack(theta.astype(dtype))
+        fused = fast.design.fused_loss_gradient(loss, W, b, fast.y, fast.sample_weight)
+        assert fused is not None and fused[1].shape == (fast.n_logits, p)
+        np.testing.assert_allclose(fast.hessian_product(theta, v), ref.hessian_product(theta, v),
+                                   **_tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss,K", [("binary", 2), ("multinomial", 3)])
+def test_full_hessian_blocked_gram_matches_reference(dtype, loss, K, monkeypatch):
+    # 700 rows over blocks of 256: the syrk path (d ≥ 0, diagonal blocks) and the gemm path
+    # (softmax off-diagonal blocks, d ≤ 0) both accumulate over several blocks.
+    monkeypatch.setattr(gram, "GRAM_BLOCK_BYTES", 1)
+    rng = np.random.default_rng(7)
+    X = _data(rng, 700, 9, dtype, "C")
+    y = _targets(rng, loss, 700, K, soft=False)
+    fast, ref = _pair(X, y, loss, K, weights=True, intercept=True, rng=rng)
+    theta = rng.standard_normal(fast.n_params) * 0.5
+    H = fast.hessian(theta)
+    rtol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(H, ref.hessian(theta), rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_array_equal(H, H.T)
+
+
+def test_gram_with_mixed_signs_matches_dense_product():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 4))
+    d = rng.standard_normal(300)
+    design = NumbaDenseDesign(X)
+    np.testing.assert_allclose(design.gram(d), X.T @ (d[:, None] * X), rtol=1e-12, atol=1e-12)
+
+
+def test_auto_picks_kernels_and_reference_stays_plain():
+    X = np.ones((4, 2))
+    assert isinstance(as_design(X), NumbaDenseDesign)
+    assert isinstance(as_design(np.asfortranarray(X)), NumbaDenseDesign)
+    assert isinstance(as_design(sp.csr_matrix(X)), NumbaCSRDesign)
+    assert type(as_design(X, backend="reference")) is DenseDesign
+    assert type(as_design(sp.csr_matrix(X), backend="reference")) is SparseDesign
+    # CSC has no kernel: it stays on the reference sparse path
+    assert type(as_design(sp.csc_matrix(X))) is SparseDesign
+
+
+def test_int64_indices_and_empty_rows():
+    rng = np.random.default_rng(11)
+    X = _data(rng, 40, 6, np.float64, "csr", density=0.15)
+    X.indices = X.indices.astype(np.int64)
+    X.indptr = X.indptr.astype(np.int64)
+    assert (np.diff(X.indptr) == 0).any()  # some rows have no stored entry
+    y = _targets(rng, "binary", 40, 2, soft=False)
+    fast, ref = _pair(X, y, "binary", 2, weights=True, intercept=True, rng=rng)
+    theta = rng.standard_normal(fast.n_params)
+    np.testing.assert_allclose(fast.loss_gradient(theta)[1], ref.loss_gradient(theta)[1],
+                               rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss", ["binary", "multinomial"])
+@pytest.mark.parametrize("size", ["large", "huge"])
+def test_extreme_logits_stay_finite(dtype, loss, size):
+    # |z| = 1e4, and 1e300 (1e30 for float32 parameters, near float32's limit): confident right
+    # and wrong predictions alike; no penalty, whose ‖w‖² would overflow legitimately.
+    scale = 1e4 if size == "large" else (1e30 if dtype == np.float32 else 1e300)
+    rng = np.random.default_rng(5)
+    m, p, K = 50, 3, 4
+    X = np.asarray(rng.choice([-1.0, 1.0], size=(m, p)), dtype=dtype)
+    y = _targets(rng, loss, m, K, soft=False)
+    for layout_X in (X, sp.csr_matrix(X)):
+        fast, ref = _pair(layout_X, y, loss, K, weights=False, intercept=True, rng=rng,
+                          penalty=None)
+        theta = np.zeros(fast.n_params, dtype=dtype)
+        W, _ = fast.unpack(theta)
+        W[:, 0] = scale * np.linspace(-1, 1, W.shape[0]) if W.shape[0] > 1 else scale
+        f, g = fast.loss_gradient(theta)
+        f_ref, g_ref = ref.loss_gradient(theta)
+        assert np.isfinite(f) and np.all(np.isfinite(g))
+        np.testing.assert_allclose(f, f_ref, rtol=1e-6)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-7)
+        hv = fast.hessian_product(theta, np.ones(fast.n_params))
+        assert np.all(np.isfinite(hv))
+
+
+def _fingerprint_run():
+    """Loss, gradients and Hessian products of a few problems, as one float64 vector."""
+    rng = np.random.default_rng(2024)
+    out = []
+    for layout in ("C", "F", "csr"):
+        for dtype in (np.float64, np.float32):
+            X = _data(rng, 997, 13, dtype, layout)
+            for loss, soft in (("binary", False), ("multinomial", False), ("multinomial", True)):
+                y = _targets(rng, loss, 997, 4, soft)
+                obj = LinearObjective(X, y, loss=loss, n_classes=None if loss == "binary" else 4,
+                                      sample_weight=rng.uniform(0.5, 2, 997))
+                theta = rng.standard_normal(obj.n_params)
+                f, g = obj.loss_gradient(theta)
+                hv = obj.hessian_product(theta, rng.standard_normal(obj.n_params))
+                out.append(np.concatenate([[f], g.astype(np.float64), hv.astype(np.float64)]))
+    return np.concatenate(out)
+
+
+def test_results_do_not_depend_on_thread_count():
+    n_chunks = len(partition.row_bounds(997, 13)) - 1
+    assert n_chunks >= 4  # the fixture makes the partition non-trivial
+    numba.set_num_threads(1)
+    try:
+        one = _fingerprint_run()
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        numba.set_num_threads(2)
+        try:
+            two = _fingerprint_run()
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    else:  # this process may use one thread only: ask a fresh one with two
+        two = _fingerprint_in_subprocess(threads=2)
+    np.testing.assert_array_equal(one, two)
+
+
+def _fingerprint_in_subprocess(threads):
+    code = (
+        "import sys, numpy as np, tests.test_kernels as t\n"
+        "from softlogit.kernels import designs, partition\n"
+        "partition.MIN_CHUNK_ROWS, partition.MAX_CHUNKS, designs.COPY_BLOCK_BYTES = 5, 9, 256\n"
+        "np.save(sys.argv[1], t._fingerprint_run())\n"
+    )
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"softlogit-fp-{os.getpid()}.npy")
+    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "-c", code, path], check=True, env=env, cwd=root)
+    try:
+        return np.load(path)
+    finally:
+        os.remove(path)
+
+
+def test_partition_is_fixed_and_covers_rows():
+    bounds = partition.row_bounds(103, 7)
+    assert bounds[0] == 0 and bounds[-1] == 103 and np.all(np.diff(bounds) > 0)
+    indptr = np.array([0, 0, 5, 5, 9, 30, 31, 31, 40])
+    nb = partition.nnz_bounds(indptr, 3)
+    assert nb[0] == 0 and nb[-1] == 8 and np.all(np.diff(nb) >= 0)
