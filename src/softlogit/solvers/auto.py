@@ -27,7 +27,7 @@ NEWTON_MAX_PARAMS = 1000
 #: evaluations: forming it costs ≈ ``n_logits·(p+1)/2`` passes over X.
 NEWTON_MAX_HESSIAN_PASSES = 200
 #: The solver for penalties with an L1 term.
-L1_SOLVER = "proximal"
+L1_SOLVER = "newton-cd"
 #: The default smooth solver.
 SMOOTH_SOLVER = "lbfgs"
 
@@ -37,7 +37,7 @@ def choose_solver(objective) -> tuple[str, str]:
     names = available()
     if objective.penalty.l1:
         if L1_SOLVER in names:
-            return L1_SOLVER, "the L1 term is not smooth: proximal solver"
+            return L1_SOLVER, "the L1 term is not smooth: proximal Newton (coordinate descent)"
         raise ValueError("no solver for an L1 penalty is registered")
     n_params = objective.n_params
     hessian_passes = objective.n_logits * (objective.n_features + objective.fit_intercept) / 2
