@@ -58,7 +58,7 @@ def get_solver(name: str, *, penalty=None, sparse: bool = False) -> SolverSpec:
 
 
 #: The solver modules; importing one runs its @register decorator.
-SOLVER_MODULES = ("gd", "lbfgs", "newton", "newton_cd", "sgd", "auto")
+SOLVER_MODULES = ("gd", "lbfgs", "newton", "newton_cd", "proximal", "sgd", "auto")
 
 
 def _load_all():
