@@ -165,3 +165,27 @@ def test_passed_threshold():
                           n_directions=4, step=1e-3)
     assert not check.passed(1e-6) and check.passed(1e-4)
     assert GradientCheck(1e-7, None, 3, 4, 1e-3).passed(1e-6)
+
+
+def test_gradient_scale_judges_the_optimum_on_the_problem_scale():
+    """At an optimum ∇J ≈ 0, so the plain relative error only measures stencil noise; with
+    gradient_scale = ‖∇J(0)‖∞ a correct gradient passes there and a wrong one still fails."""
+    from softlogit import solve
+
+    X, y = _problem("multinomial", seed=3, m=80)
+    obj = Obj(X, y, loss="multinomial", C=1.0)
+    optimum = solve(obj, "gd", tol=1e-10, max_iter=20000).params
+    scale = float(np.max(np.abs(obj.gradient(obj.zeros()))))
+    assert np.max(np.abs(obj.gradient(optimum))) < 1e-8 * scale  # it is an optimum
+
+    good = check_gradient(obj, optimum, gradient_scale=scale)
+    assert good.passed(1e-6), good
+
+    # A gradient off by 1e-4 of the problem's scale in one coordinate is caught at the optimum.
+    def shifted(o, params, g):
+        g = g.copy()
+        g[2] += 1e-4 * scale
+        return g
+
+    bad = check_gradient(Broken(obj, grad=shifted), optimum, gradient_scale=scale, hessian=False)
+    assert bad.gradient_error > 5e-5
