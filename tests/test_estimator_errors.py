@@ -207,3 +207,11 @@ def test_no_separation_warning_for_overlapping_classes(data):
         warnings.simplefilter("error", SeparationWarning)
         est = LogisticRegression(penalty=None).fit(X, y)
     assert "separable" not in est.fit_report_.info
+
+
+def test_partial_fit_exists_only_for_smooth_penalties():
+    assert hasattr(LogisticRegression(), "partial_fit")
+    assert hasattr(SoftmaxRegression(penalty=None), "partial_fit")
+    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'") as info:
+        LogisticRegression(penalty="l1").partial_fit
+    assert "supports penalty='l2' or None, not penalty='l1'" in str(info.value.__cause__)

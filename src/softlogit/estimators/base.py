@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from softlogit.estimators.diagnostics import (
@@ -88,6 +89,14 @@ PARAMETERS_DOC = """
     fit_report_ : SolverResult
         How the fit went: solver, iterations, convergence, objective and gradient histories.
 """
+
+
+def _smooth_penalty(est) -> bool:
+    """``partial_fit`` exists only for the penalties SGD handles ("l2" and None)."""
+    if est.penalty in ("l2", None):
+        return True
+    raise AttributeError(f"partial_fit (stochastic gradient) supports penalty='l2' or None, "
+                         f"not penalty={est.penalty!r}; use fit")
 
 
 class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
@@ -177,10 +186,13 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         return objective, dataclasses.replace(result, n_iter=stopped.n_iter + result.n_iter,
                                               reason=reason, info=info)
 
+    @available_if(_smooth_penalty)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of stochastic gradient descent over the batch ``(X, y)``.
 
-        ``classes`` (all labels the stream will hold) is required on the first call. The L2
+        Only with ``penalty="l2"`` or None (otherwise the method does not exist, as
+        ``hasattr`` reports). ``classes`` (all labels the stream will hold) is required on
+        the first call. The L2
         strength follows the data seen so far: ``1 / (C · Σ s_seen)``, so a stream of batches
         targets the objective that a full-batch ``fit`` on all of them minimises. Hard labels
         only; ``class_weight="balanced"`` is refused (it needs the whole ``y``).
