@@ -97,7 +97,7 @@ def test_partial_fit_refuses_balanced_class_weight(data):
 @pytest.mark.parametrize("params,match", [
     ({"penalty": "l3"}, "penalty must be one of"),
     ({"C": -1.0}, "C must be a finite number > 0"),
-    ({"C": np.inf}, "C must be a finite number"),
+    ({"C": np.nan}, "C must be a finite number"),
     ({"tol": 0}, "tol must be"),
     ({"max_iter": 2.5}, "max_iter must be a non-negative integer"),
     ({"penalty": "elasticnet"}, "needs l1_ratio"),

@@ -231,6 +231,13 @@ def test_no_intercept():
     np.testing.assert_allclose(est.decision_function(X), X @ est.coef_[0])
 
 
+def test_infinite_C_means_no_penalty():
+    X, y = noisy(3)
+    np.testing.assert_allclose(LogisticRegression(C=np.inf, **TIGHT).fit(X, y).coef_,
+                               LogisticRegression(penalty=None, **TIGHT).fit(X, y).coef_,
+                               atol=1e-8)
+
+
 def test_logistic_regression_with_three_classes_fits_the_softmax():
     X, y = noisy(3)
     np.testing.assert_allclose(LogisticRegression(**TIGHT).fit(X, y).coef_,
@@ -292,6 +299,19 @@ def test_rebuilt_estimator_predicts_the_same(cls, n_classes):
         np.testing.assert_array_equal(getattr(rebuilt, method)(frame),
                                       getattr(est, method)(frame))
     assert rebuilt.score(frame, y) == est.score(frame, y)
+
+
+def test_rebuilt_estimator_continues_partial_fit():
+    """The data seen so far (which sets the L2 strength) is in ``fit_report_.info``; only the
+    SGD moments are private, and a rebuilt estimator restarts them."""
+    X, y = noisy(2)
+    est = LogisticRegression(random_state=0).partial_fit(X[:100], y[:100], classes=[0, 1])
+    rebuilt = LogisticRegression(**est.get_params())
+    for attr in ("classes_", "coef_", "intercept_", "n_iter_", "n_features_in_", "fit_report_"):
+        setattr(rebuilt, attr, getattr(est, attr))
+    rebuilt.partial_fit(X[100:], y[100:])
+    assert rebuilt.fit_report_.info["n_seen"] == len(y) and rebuilt.n_iter_[0] == 2
+    assert not np.array_equal(rebuilt.coef_, est.coef_)
 
 
 def test_clone_keeps_parameters_and_drops_the_fit():

@@ -46,7 +46,8 @@ PARAMETERS_DOC = """
         the objective is ``(1/Σs) Σ sᵢ ℓᵢ + (1−ρ)/(2 C Σs) ‖W‖² + ρ/(C Σs) ‖W‖₁`` with
         ``ρ = 0`` (l2), 1 (l1) or ``l1_ratio`` (elasticnet); None fits without a penalty.
     C : float, default=1.0
-        Inverse regularisation strength (positive); smaller is stronger.
+        Inverse regularisation strength (positive); smaller is stronger. ``np.inf`` means no
+        penalty (scikit-learn ≥ 1.8's spelling of ``penalty=None``).
     l1_ratio : float in [0, 1] or None, default=None
         The elastic-net mixing ``ρ``; used only with ``penalty="elasticnet"``.
     fit_intercept : bool, default=True
@@ -150,10 +151,11 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         if cw is not None:
             sw = sw * cw.astype(sw.dtype)
         check_two_weighted_classes(classes, sw, codes=codes, Y=Y)
-        objective = self._objective(X, classes, codes, Y, sw, **penalty_args(self))
+        penalty = penalty_args(self)
+        objective = self._objective(X, classes, codes, Y, sw, **penalty)
 
         monitor = None
-        if self.penalty is None and not soft:
+        if penalty["penalty"] is None and not soft:
             monitor = SeparationMonitor(objective, codes)
         result = self._solve(objective, self._warm_params(objective, classes),
                              _combine(self.callback, monitor))
@@ -213,8 +215,8 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         if cw is not None:
             sw = sw * cw.astype(sw.dtype)
 
-        report = getattr(self, "fit_report_", None)
-        seen_before = report.info.get("n_seen", 0.0) if previous is not None and report else 0.0
+        info = getattr(getattr(self, "fit_report_", None), "info", None) or {}
+        seen_before = info.get("n_seen", 0.0) if previous is not None else 0.0
         n_seen = seen_before + float(sw.sum(dtype=np.float64))
         args = penalty_args(self)
         # C_batch · Σs_batch = C · n_seen gives the batch objective λ₂ = (1−ρ)/(C · n_seen).

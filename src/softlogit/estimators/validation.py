@@ -16,7 +16,8 @@ def check_params(est) -> None:
         raise ValueError(
             f"penalty must be one of 'l2', 'l1', 'elasticnet' or None; got {est.penalty!r}"
         )
-    _check_real("C", est.C, low=0.0, low_open=True)
+    if not (isinstance(est.C, numbers.Real) and est.C == np.inf):  # inf: no penalty
+        _check_real("C", est.C, low=0.0, low_open=True)
     _check_real("tol", est.tol, low=0.0, low_open=True)
     if not isinstance(est.max_iter, numbers.Integral) or isinstance(est.max_iter, bool) \
             or est.max_iter < 0:
@@ -54,7 +55,12 @@ def _check_real(name, value, *, low=None, high=None, low_open=False):
 
 
 def penalty_args(est) -> dict:
-    """The penalty arguments of :class:`~softlogit.objective.LinearObjective` for ``est``."""
+    """The penalty arguments of :class:`~softlogit.objective.LinearObjective` for ``est``.
+
+    ``C=inf`` means no penalty, as in scikit-learn ≥ 1.8.
+    """
+    if est.C == np.inf:
+        return {"penalty": None, "C": 1.0, "l1_ratio": None}
     return {
         "penalty": est.penalty,
         "C": float(est.C),
