@@ -215,3 +215,10 @@ def test_partial_fit_exists_only_for_smooth_penalties():
     with pytest.raises(AttributeError, match="has no attribute 'partial_fit'") as info:
         LogisticRegression(penalty="l1").partial_fit
     assert "supports penalty='l2' or None, not penalty='l1'" in str(info.value.__cause__)
+
+
+def test_l1_max_iter_warning_suggests_no_smooth_solver(data):
+    X, y = data
+    with pytest.warns(ConvergenceWarning, match="still falling at max_iter=1") as record:
+        LogisticRegression(penalty="l1", max_iter=1, tol=1e-10).fit(X, y)
+    assert "solver='newton'" not in str(record[0].message)

@@ -151,8 +151,12 @@ def convergence_message(result, objective, names, max_iter) -> str:
              f"({result.reason}): the gradient norm is {result.grad_norm:.3g}, the target "
              f"{target} (tol={tol} times the gradient norm at zero)."]
     hist = np.asarray(result.objective_history, dtype=np.float64)
+    k = min(RECENT, hist.size - 1)
+    drop = (hist[-k - 1] - hist[-1]) / k if k > 0 else 0.0
+    resolution = np.finfo(objective.dtype).eps * max(abs(hist[-1]), np.finfo(float).tiny)
     stalled = any(word in result.reason for word in ("line search", "precision"))
-    if stalled or result.info.get("line_search_failures"):
+    if stalled or result.info.get("line_search_failures") or drop <= resolution:
+        # (b) the objective no longer moves: the arithmetic, not the budget, is the limit
         last = abs(hist[-2] - hist[-1]) if hist.size > 1 else 0.0
         parts.append(
             "No step decreased the objective any further: the numerical "
@@ -162,14 +166,14 @@ def convergence_message(result, objective, names, max_iter) -> str:
             "float64, or scale the features."
         )
     elif result.reason.startswith("maximum"):
-        k = min(RECENT, hist.size - 1)
-        drop = (hist[-k - 1] - hist[-1]) / k if k > 0 else float("nan")
+        # (a) still making progress when the budget ran out
         rel = drop / max(abs(hist[-1]), np.finfo(float).tiny)
+        smooth = not objective.penalty.l1
         parts.append(
             f"The objective was still falling at max_iter={max_iter}: by {drop:.3g} per "
             f"iteration ({rel:.2g} relative) over the last {k} iterations. Increase max_iter"
-            + ("." if result.solver == "newton" else
-               ", or use Newton's method (solver='newton'), which needs few iterations.")
+            + (", or use Newton's method (solver='newton'), which needs few iterations."
+               if smooth and result.solver != "newton" else ".")
         )
     scale = scale_message(objective, names)
     if scale:
