@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import sklearn.exceptions
 from sklearn import datasets
 from sklearn.preprocessing import StandardScaler
@@ -222,3 +223,10 @@ def test_l1_max_iter_warning_suggests_no_smooth_solver(data):
     with pytest.warns(ConvergenceWarning, match="still falling at max_iter=1") as record:
         LogisticRegression(penalty="l1", max_iter=1, tol=1e-10).fit(X, y)
     assert "solver='newton'" not in str(record[0].message)
+
+
+def test_separation_on_sparse_data_names_the_feature_by_index():
+    X, y = separable(2)
+    with pytest.warns(SeparationWarning, match="Feature x2 separates the classes on its own"):
+        est = LogisticRegression(penalty=None).fit(sp.csr_matrix(X.to_numpy()), y)
+    assert est.score(sp.csr_matrix(X.to_numpy()), y) == 1.0

@@ -32,6 +32,7 @@ from softlogit.estimators.warnings import ConvergenceWarning, SeparationWarning
 from softlogit.losses import log_sigmoid, log_softmax, sigmoid, softmax
 from softlogit.objective import LinearObjective
 from softlogit.solvers import SolverResult, optimality_gradient, solve
+from softlogit.solvers.sgd import sgd_partial_fit
 
 #: The C of the L2 fit returned for separable data fitted with penalty=None.
 SEPARATION_C = 1e4
@@ -162,6 +163,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         if monitor is not None and monitor.separating_params is not None:
             objective, result = self._fit_separable(X, classes, codes, sw, monitor, result)
         self._store(objective, classes, result.params, result)
+        self._sgd_state = None  # a later partial_fit starts its optimiser afresh
         self._warn(X, objective, result, codes)
         return self
 
@@ -194,11 +196,11 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
 
         Only with ``penalty="l2"`` or None (otherwise the method does not exist, as
         ``hasattr`` reports). ``classes`` (all labels the stream will hold) is required on
-        the first call. The L2
-        strength follows the data seen so far: ``1 / (C · Σ s_seen)``, so a stream of batches
+        the first call. The L2 strength follows the data seen so far, ``1 / (C · Σ s_seen)``
+        (``Σ s_seen`` is kept in ``fit_report_.info["n_seen"]``), so a stream of batches
         targets the objective that a full-batch ``fit`` on all of them minimises. Hard labels
-        only; ``class_weight="balanced"`` is refused (it needs the whole ``y``).
-        Returns ``self``.
+        only; ``class_weight="balanced"`` is refused (it needs the whole ``y``). Each call
+        adds one to ``n_iter_``. Returns ``self``.
         """
         check_params(self)
         if is_soft_target(y):
@@ -226,8 +228,6 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
                   if previous is not None else objective.zeros())
         state = getattr(self, "_sgd_state", None)
         f0, g0 = objective.objective_value(params), _grad_norm(objective, params)
-        from softlogit.solvers.sgd import sgd_partial_fit  # imported on first use
-
         params, state = sgd_partial_fit(objective, params, state,
                                         random_state=self.random_state)
         self._sgd_state = state  # optimiser moments: a rebuilt estimator restarts them
