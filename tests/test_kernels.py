@@ -110,10 +110,14 @@ def test_loss_gradient_and_hessian_product_match_reference(dtype, layout, loss, 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss,K", [("binary", 2), ("multinomial", 3)])
-def test_full_hessian_blocked_gram_matches_reference(dtype, loss, K, monkeypatch):
-    # 700 rows over blocks of 256: the syrk path (d ≥ 0, diagonal blocks) and the gemm path
-    # (softmax off-diagonal blocks, d ≤ 0) both accumulate over several blocks.
-    monkeypatch.setattr(gram, "GRAM_BLOCK_BYTES", 1)
+@pytest.mark.parametrize("path", ["row-kernel", "blas-blocks"])
+def test_full_hessian_gram_matches_reference(dtype, loss, K, path, monkeypatch):
+    # The rank-4 row kernel over many chunks; or blocked BLAS over blocks of 256 rows, where
+    # the syrk path (d ≥ 0, diagonal blocks) and the gemm path (softmax off-diagonal blocks,
+    # d ≤ 0) both accumulate over several blocks.
+    if path == "blas-blocks":
+        monkeypatch.setattr(designs, "GRAM_KERNEL_MAX_P", 0)
+        monkeypatch.setattr(gram, "GRAM_BLOCK_BYTES", 1)
     rng = np.random.default_rng(7)
     X = _data(rng, 700, 9, dtype, "C")
     y = _targets(rng, loss, 700, K, soft=False)
@@ -125,12 +129,23 @@ def test_full_hessian_blocked_gram_matches_reference(dtype, loss, K, monkeypatch
     np.testing.assert_array_equal(H, H.T)
 
 
-def test_gram_with_mixed_signs_matches_dense_product():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_products_match_numpy(dtype):
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((300, 4))
-    d = rng.standard_normal(300)
+    X = rng.standard_normal((301, 6)).astype(dtype)
+    X64 = X.astype(np.float64)
+    d = rng.standard_normal(301)  # mixed signs
+    W = rng.standard_normal((3, 6))
     design = NumbaDenseDesign(X)
-    np.testing.assert_allclose(design.gram(d), X.T @ (d[:, None] * X), rtol=1e-12, atol=1e-12)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(design.gram(d), X64.T @ (d[:, None] * X64), **tol)
+    np.testing.assert_allclose(design.wsum_rows(d), X64.T @ d, **tol)
+    # a different d right after gram must not reuse the cached Xᵀd of the previous d
+    design.gram(d)
+    d2 = d + 1.0
+    np.testing.assert_allclose(design.wsum_rows(d2), X64.T @ d2, **tol)
+    np.testing.assert_allclose(design.dot(W), X64 @ W.T, **tol)
+    assert design.dot(W).dtype == dtype
 
 
 def test_auto_picks_kernels_and_reference_stays_plain():

@@ -17,9 +17,13 @@ import numpy as np
 
 from softlogit.data.dense import DenseDesign
 from softlogit.data.sparse import SparseDesign
-from softlogit.kernels import dense, sparse
+from softlogit.kernels import dense, products, sparse
 from softlogit.kernels.gram import dense_gram
 from softlogit.kernels.partition import COPY_BLOCK_BYTES, nnz_bounds, row_bounds
+
+#: Widest X whose Hessian block is built by the rank-4 row kernel (its (p, p) float64 partials
+#: stay in L2); wider X goes through blocked BLAS ``syrk``/``gemm``.
+GRAM_KERNEL_MAX_P = 512
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -106,10 +110,33 @@ class NumbaDenseDesign(DenseDesign):
             Hb = Hb + Hb_i
         return HW, Hb
 
+    def dot(self, W):
+        if not self._contiguous:
+            return super().dot(W)
+        m, p = self.X.shape
+        W = np.asarray(W)
+        return products.logits(self.X, _coef(W, W.shape[0], p), row_bounds(m, p))
+
     def gram(self, d):
+        """``Xᵀ diag(d) X``; the same pass also yields ``Xᵀd`` and ``Σd``, kept for an
+        immediately following :meth:`wsum_rows` with equal ``d`` (what
+        :meth:`LinearObjective.hessian` asks next)."""
+        m, p = self.X.shape
         if not self._contiguous:
             return super().gram(d)
-        return dense_gram(self.X, d)
+        d = np.asarray(d)
+        if p > GRAM_KERNEL_MAX_P:
+            return dense_gram(self.X, d)
+        H, xtd, _ = products.gram(self.X, d, row_bounds(m, p * p))
+        self._last_wsum = (d.copy(), xtd)
+        return H.astype(self.dtype, copy=False)
+
+    def wsum_rows(self, d):
+        last = getattr(self, "_last_wsum", None)
+        self._last_wsum = None
+        if last is not None and last[0].shape == np.shape(d) and np.array_equal(last[0], d):
+            return last[1].astype(self.dtype, copy=False)
+        return super().wsum_rows(d)
 
 
 def _sum_blocks(results):
