@@ -91,3 +91,13 @@ def pack_reference(obj, coef, intercept):
     return obj.pack(coef, intercept)
 
 
+
+
+@functools.lru_cache(maxsize=None)
+def newton_cd_solution(name, penalty, l1_ratio=None, C=0.5):
+    """Our proximal Newton solution at tol 1e-10, computed once per session (it is checked
+    against the optimality conditions in test_newton_cd and against FISTA in test_proximal)."""
+    from softlogit.solvers import solve
+
+    return solve(objective(name, penalty=penalty, l1_ratio=l1_ratio, C=C), "newton-cd",
+                 tol=1e-10)

@@ -2,13 +2,15 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
+from softlogit.objective import LinearObjective
 from softlogit.solvers import auto as auto_mod
 from softlogit.solvers import available, solve
 from softlogit.solvers.auto import choose_solver
+from softlogit.solvers.common import hessian_flops
 
 from ._problems import objective, sparse_problem
-from softlogit.objective import LinearObjective
 
 
 def test_registered_for_every_penalty():
@@ -16,8 +18,9 @@ def test_registered_for_every_penalty():
     assert spec.penalties == frozenset({"l2", "l1", "elasticnet", None})
 
 
-def test_result_is_the_chosen_solvers():
-    obj = objective("breast_cancer")
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_result_is_the_chosen_solvers(penalty):
+    obj = objective("breast_cancer", penalty=penalty)
     name, reason = choose_solver(obj)
     res = solve(obj, "auto", tol=1e-8)
     assert res.solver == name != "auto"
@@ -27,15 +30,65 @@ def test_result_is_the_chosen_solvers():
     np.testing.assert_array_equal(res.params, direct.params)
 
 
-def test_large_problem_goes_to_lbfgs(monkeypatch):
+def test_small_problems_take_newton_and_cd():
+    assert choose_solver(objective("iris"))[0] == "newton"
+    assert choose_solver(objective("iris", penalty=None))[0] == "newton"
+    assert choose_solver(objective("wine", penalty="l1"))[0] == "newton-cd"
+    assert choose_solver(objective("wine", penalty="elasticnet", l1_ratio=0.5))[0] == "newton-cd"
+
+
+def test_costly_hessian_takes_first_order_solvers():
     obj = objective("digits")
-    monkeypatch.setattr(auto_mod, "NEWTON_MAX_PARAMS", obj.n_params - 1)
+    assert hessian_flops(obj) > auto_mod.NEWTON_CD_MAX_FLOPS
     name, reason = choose_solver(obj)
-    assert name == "lbfgs" and str(obj.n_params) in reason
+    assert name == "lbfgs" and "dense" in reason
+    assert choose_solver(objective("digits", penalty="l1"))[0] == "proximal"
 
 
-def test_sparse_large_goes_to_lbfgs(monkeypatch):
+def test_thresholds_are_read_at_call_time(monkeypatch):
+    obj = objective("wine", penalty="l1")
+    monkeypatch.setattr(auto_mod, "NEWTON_CD_MAX_FLOPS", hessian_flops(obj) / 2)
+    assert choose_solver(obj)[0] == "proximal"
+    monkeypatch.setattr(auto_mod, "SMALL_HESSIAN_FLOPS", 0.0)
+    assert choose_solver(objective("breast_cancer"))[0] == "lbfgs"
+
+
+def test_sparse_softmax_takes_newton_cg(monkeypatch):
     X, y, loss = sparse_problem("multinomial")
     obj = LinearObjective(X, y, loss=loss)
-    monkeypatch.setattr(auto_mod, "NEWTON_MAX_PARAMS", 10)
-    assert choose_solver(obj)[0] == "lbfgs"
+    monkeypatch.setattr(auto_mod, "SMALL_HESSIAN_FLOPS", 0.0)
+    assert choose_solver(obj)[0] == "newton"
+    res = solve(obj, "auto", tol=1e-8)
+    assert res.solver == "newton" and res.info["inner_solver"] == "cg" and res.converged
+    Xb, yb, _ = sparse_problem("binary")
+    assert choose_solver(LinearObjective(sp.csr_matrix(Xb), yb))[0] == "lbfgs"
+
+
+def test_registry_refuses_unsupported_combinations():
+    for solver in ("lbfgs", "newton", "sgd", "gd"):
+        with pytest.raises(ValueError, match=f"solver '{solver}' does not support "
+                                             "penalty='elasticnet'"):
+            solve(objective("iris", penalty="elasticnet", l1_ratio=0.5), solver)
+    with pytest.raises(ValueError, match="unknown solver 'bfgs'"):
+        solve(objective("iris"), "bfgs")
+    for solver in ("newton-cd", "proximal", "auto"):
+        assert {"l1", "elasticnet", "l2", None} <= available()[solver].penalties
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton", "newton-cd", "proximal", "sgd", "auto"])
+def test_every_solver_takes_the_shared_options(solver, capsys):
+    obj = objective("iris")
+    calls = []
+    ref_norm = float(np.linalg.norm(obj.gradient(obj.zeros())))
+    res = solve(obj, solver, tol=1e-3, max_iter=50, callback=calls.append,
+                reference_norm=2 * ref_norm, random_state=0, verbose=1)
+    assert res.info["reference_grad_norm"] == 2 * ref_norm
+    if solver == "sgd":  # a stochastic method does not reach a 1e-3 gradient in 50 epochs
+        assert res.n_iter == 50 and res.reason == "maximum number of iterations reached"
+    else:
+        assert res.converged and res.grad_norm <= 1e-3 * 2 * ref_norm
+    # the callback sees every iteration except one that already met the tolerance
+    n_seen = res.n_iter - int(res.converged)
+    assert [c.iteration for c in calls] == list(range(1, n_seen + 1))
+    err = capsys.readouterr().err
+    assert err.count("iter") == len(calls) and "objective" in err

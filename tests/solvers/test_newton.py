@@ -91,8 +91,8 @@ def test_sparse_matches_dense(loss, inner):
     assert dense.objective_value(r_sparse.params) <= dense.objective_value(ref) * (1 + 1e-6)
 
 
-@pytest.mark.parametrize("name", ["breast_cancer", "digits"])
-@pytest.mark.parametrize("inner", ["cholesky", "cg"])
+@pytest.mark.parametrize("name,inner", [("breast_cancer", "cholesky"), ("wine", "cholesky"),
+                                        ("breast_cancer", "cg"), ("digits", "cg")])
 def test_warm_start_from_optimum(name, inner):
     obj = objective(name)
     first = solve(obj, "newton", tol=1e-8, inner=inner)

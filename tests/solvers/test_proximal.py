@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from softlogit.objective import LinearObjective
 from softlogit.solvers import optimality_gradient, solve
 
-from ._problems import objective, sklearn_reference, sparse_problem
+from ._problems import newton_cd_solution, objective, sklearn_reference, sparse_problem
 from .test_newton import centred
 
 PENALTIES = [("l1", None), ("elasticnet", 0.5), ("l2", None)]
@@ -39,7 +39,7 @@ def test_agrees_with_newton_cd(name, penalty, ratio):
     # Two unrelated algorithms (first-order FISTA, second-order proximal Newton) on one optimum.
     obj = objective(name, penalty=penalty, l1_ratio=ratio, C=0.5)
     fista = solve(obj, "proximal", tol=1e-9)
-    newton = solve(obj, "newton-cd", tol=1e-10)
+    newton = newton_cd_solution(name, penalty, ratio)
     assert fista.converged and newton.converged
     assert abs(fista.objective - newton.objective) <= 1e-8 * newton.objective
     if not (penalty == "l1" and obj.n_logits % 2 == 0):  # see test_newton_cd: K even ⇒ not unique
@@ -84,7 +84,7 @@ def test_float32_stays_float32():
     res = solve(obj32, "proximal", tol=1e-5)
     assert res.params.dtype == np.float32 and res.converged
     obj64 = objective("breast_cancer", penalty="l1", C=0.5)
-    best = solve(obj64, "newton-cd", tol=1e-10)
+    best = newton_cd_solution("breast_cancer", "l1")
     assert obj64.objective_value(res.params) == pytest.approx(best.objective, rel=1e-5)
     X, y, loss = sparse_problem("multinomial")
     obj = LinearObjective(sp.csr_matrix(X, dtype=np.float32), y, loss=loss, penalty="l1")

@@ -40,3 +40,17 @@ def with_verbose(callback, verbose, solver: str):
         return callback(state) if callback is not None else None
 
     return report
+
+
+def hessian_flops(objective) -> float:
+    """Rough cost (multiply–adds) of forming the full Hessian once.
+
+    Each of the ``k(k+1)/2`` logit blocks is a weighted Gram matrix ``X̃ᵀ diag(d) X̃``, costing
+    about ``Σᵢ nnz(x̃ᵢ)²`` — ``m·(p+1)²`` for dense X, ``m·(nnz/m + 1)²`` for sparse X
+    (``nnz`` read from the design's stored bytes).
+    """
+    m = objective.n_samples
+    k = objective.n_logits
+    stored = objective.design.nbytes / objective.dtype.itemsize or m * objective.n_features
+    per_row = stored / m + objective.fit_intercept
+    return m * per_row ** 2 * k * (k + 1) / 2
