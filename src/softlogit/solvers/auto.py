@@ -10,8 +10,23 @@ The rules, in order (thresholds are the module constants; ``cost`` is
    - otherwise → ``"proximal"`` (FISTA: gradients only, any size);
 
 2. smooth, ``cost ≤ SMALL_HESSIAN_FLOPS`` → ``"newton"`` (Cholesky on the full Hessian);
-3. smooth, sparse X and a softmax → ``"newton"`` (truncated CG on Hessian products);
+3. smooth, a softmax on sparse X, or on dense X with ``m ≥ NEWTON_CG_MIN_ROWS`` →
+   ``"newton"`` (truncated CG on Hessian products);
 4. otherwise → ``"lbfgs"``.
+
+Rule 3 for dense X, from the benchmark harness with the fused kernels (``benchmarks/run.py
+--quick``, BENCHMARKS.md): on B2 (softmax, 20 000 × 100, K = 10) Newton-CG reached a 1e-8
+objective gap in 0.79 s against L-BFGS's 1.0 s (2.0 s with BLAS threads left on); on B4
+(sparse, K = 5) 0.66 s against 4.7 s. With fused Hessian-vector products a CG step costs one
+pass over X, like a gradient, and Newton-CG needs far fewer passes; below ~10 000 rows the
+Python overhead per pass dominates and L-BFGS stays (digits).
+
+BLAS threads. When X sits in a fused-kernel design (``design.kind`` ``"numba-…"``), the
+passes over X run in the kernels' own threads and the solver's BLAS calls are tiny (vectors of
+n_params, a small Cholesky); OpenBLAS waking its threads for each of them cost more than the
+work (measured: scipy's L-BFGS-B update took 3.4 ms a call with two BLAS threads, 0.05 ms
+with one, on a shared two-core machine). ``auto`` therefore runs the chosen solver with BLAS
+limited to one thread (threadpoolctl) for those designs.
 
 Where they come from (one core, tol 1e-6, best of two; ``python /tmp/bench_solvers.py`` in the
 solver report): L-BFGS was fastest on dense data from m=20000, p≥100 (binary and K=5/10);
@@ -27,6 +42,7 @@ solver's name).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from softlogit.solvers.common import hessian_flops
@@ -38,6 +54,8 @@ NEWTON_CD_MAX_FLOPS = 5e7
 NEWTON_CD_MAX_PARAMS = 2000
 #: Smooth problems this small take Newton with a Cholesky-factorised Hessian.
 SMALL_HESSIAN_FLOPS = 5e6
+#: Dense softmax problems with at least this many rows take Newton-CG (rule 3).
+NEWTON_CG_MIN_ROWS = 10_000
 
 
 def choose_solver(objective) -> tuple[str, str]:
@@ -64,6 +82,10 @@ def _choose(objective) -> tuple[str, dict, str]:
         return "newton", {"inner": "cg"}, (
             "sparse X with a softmax: Newton-CG on Hessian-vector products needs far fewer "
             "passes than L-BFGS")
+    if objective.n_logits > 1 and objective.n_samples >= NEWTON_CG_MIN_ROWS:
+        return "newton", {"inner": "cg"}, (
+            f"softmax with {objective.n_samples} ≥ {NEWTON_CG_MIN_ROWS} rows: Newton-CG on "
+            "Hessian-vector products needs far fewer passes over X than L-BFGS")
     return "lbfgs", {}, (f"{n} parameters on {objective.design.kind} X: L-BFGS needs only "
                          "gradients and O(n_params) memory")
 
@@ -78,9 +100,25 @@ def auto(objective, params0=None, **options):
     name, implied, reason = _choose(objective)
     spec = get_solver(name, penalty=_penalty_name(objective),
                       sparse="sparse" in objective.design.kind)
-    result = spec.run(objective, params0, **{**implied, **options})
+    with _blas_threads(objective):
+        result = spec.run(objective, params0, **{**implied, **options})
     info = dict(result.info, auto_choice=name, auto_reason=reason)
     return dataclasses.replace(result, info=info)
+
+
+def _blas_threads(objective):
+    """One BLAS thread while the fused kernels do the passes over X (module doc), else as is."""
+    if not objective.design.kind.startswith("numba"):
+        return contextlib.nullcontext()
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER = None
 
 
 def _penalty_name(objective):
