@@ -1,4 +1,4 @@
-"""solver="auto": its choices follow the documented rules and it returns the real solver's result."""
+"""solver="auto": its choices follow the rules and it returns the real solver's result."""
 
 import numpy as np
 import pytest

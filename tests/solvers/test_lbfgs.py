@@ -118,3 +118,27 @@ def test_refuses_l1():
     obj = objective("iris", penalty="l1")
     with pytest.raises(ValueError, match="does not support penalty='l1'"):
         solve(obj, "lbfgs")
+
+
+def test_unreachable_tolerance_stops_with_a_reason():
+    # 1e-16 relative is below what float64 objective values can resolve: scipy's line search
+    # stalls; the run must say so, not claim convergence, and keep its best point.
+    obj = objective("breast_cancer")
+    res = solve(obj, "lbfgs", tol=1e-16, max_iter=5000)
+    assert not res.converged and res.n_iter < 5000
+    assert "before the gradient tolerance was met" in res.reason or \
+        res.reason.startswith("line search failed")
+    assert res.objective == pytest.approx(solve(obj, "newton", tol=1e-10).objective, rel=1e-12)
+
+
+@pytest.mark.parametrize("message,expected", [
+    ("ABNORMAL: ", "line search failed"),
+    ("ABNORMAL_TERMINATION_IN_LNSRCH", "line search failed"),
+    ("STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT", "loss/gradient evaluations"),
+    ("CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH", "stopped decreasing"),
+    ("WARNING: something new", "L-BFGS-B stopped: WARNING: something new"),
+])
+def test_scipy_messages_become_reasons(message, expected):
+    from softlogit.solvers.lbfgs import _explain
+
+    assert expected in _explain(message)

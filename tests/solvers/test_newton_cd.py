@@ -105,3 +105,11 @@ def test_sparse_float32_l1():
     obj = LinearObjective(sp.csr_matrix(X, dtype=np.float32), y, loss=loss, penalty="l1", C=0.5)
     res = solve(obj, "newton-cd", tol=1e-5)
     assert res.converged and res.params.dtype == np.float32
+
+
+def test_rounding_floor_ends_with_no_progress():
+    # float32 data cannot resolve a 1e-16 relative gradient: stop early and say why.
+    obj = objective("breast_cancer", penalty="l1", dtype=np.float32, C=0.5)
+    res = solve(obj, "newton-cd", tol=1e-16, max_iter=1000)
+    assert not res.converged and res.n_iter < 100
+    assert res.reason.startswith("no progress")

@@ -54,3 +54,35 @@ def hessian_flops(objective) -> float:
     stored = objective.design.nbytes / objective.dtype.itemsize or m * objective.n_features
     per_row = stored / m + objective.fit_intercept
     return m * per_row ** 2 * k * (k + 1) / 2
+
+
+#: Iterations without progress after which a solver gives up.
+STALL_ITERATIONS = 20
+STALL_REASON = ("no progress: neither the objective nor the gradient norm improved for {n} "
+                "iterations, before the gradient tolerance was met (rounding floor)")
+
+
+class StallDetector:
+    """Says when neither ``J`` nor ``‖g‖`` has improved on its best value for ``window``
+    iterations.
+
+    At the rounding floor (a ``tol`` finer than the precision of ``J`` and ``∇J`` allows,
+    typically with float32 data) a solver can keep taking steps that change nothing; this ends
+    such runs with a clear reason instead of spending the rest of ``max_iter``. Progress in
+    either measure counts, since near the optimum ``J`` is flat to rounding while the gradient
+    still shrinks.
+    """
+
+    def __init__(self, window: int = STALL_ITERATIONS):
+        self.window = int(window)
+        self.best = (np.inf, np.inf)
+        self.since = 0
+
+    def update(self, value: float, grad_norm: float) -> str | None:
+        best_value, best_grad = self.best
+        if value < best_value or grad_norm < best_grad:
+            self.best = (min(value, best_value), min(grad_norm, best_grad))
+            self.since = 0
+            return None
+        self.since += 1
+        return STALL_REASON.format(n=self.since) if self.since >= self.window else None

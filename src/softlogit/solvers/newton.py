@@ -44,7 +44,8 @@ import warnings
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from softlogit.solvers.common import final_params, hessian_flops, initial_params, with_verbose
+from softlogit.solvers.common import (StallDetector, final_params, hessian_flops,
+                                      initial_params, with_verbose)
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.linesearch import backtracking
 from softlogit.solvers.registry import register
@@ -93,6 +94,7 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     track = Tracker(objective, "newton", tol=tol, max_iter=max_iter,
                     callback=with_verbose(callback, verbose, "newton"),
                     reference_norm=reference_norm)
+    stall = StallDetector()
     track.info.update(inner_solver="cholesky" if use_cholesky else "cg", fallbacks=[])
     null = known_null_space(objective)
     warned = set()
@@ -141,6 +143,7 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         # check
         track.n_iter += 1
         reason = track.record(theta, f, np.linalg.norm(g))
+        reason = reason or stall.update(f, track.grad_norms[-1])
     return track.result(final_params(objective, theta), reason)
 
 

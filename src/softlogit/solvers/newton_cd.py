@@ -1,4 +1,4 @@
-"""Proximal Newton with coordinate descent on the quadratic model (glmnet-style) for L1 / elastic-net.
+"""Proximal Newton for L1 / elastic-net: coordinate descent on the quadratic model (glmnet-style).
 
 Minimises ``F(θ) = f(θ) + λ₁‖W‖₁`` where ``f`` is the smooth part (loss + L2) of the objective.
 Each outer iteration is the fixed sequence:
@@ -36,7 +36,7 @@ import warnings
 import numba
 import numpy as np
 
-from softlogit.solvers.common import final_params, initial_params, with_verbose
+from softlogit.solvers.common import StallDetector, final_params, initial_params, with_verbose
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.newton import known_null_space
 from softlogit.solvers.l1 import l1_value, soft_threshold
@@ -71,6 +71,7 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     track = Tracker(objective, "newton-cd", tol=tol, max_iter=max_iter,
                     callback=with_verbose(callback, verbose, "newton-cd"),
                     reference_norm=reference_norm)
+    stall = StallDetector()
     track.info.update(fallbacks=[], cd_sweeps=0)
     null = known_null_space(objective)
     noise_eps = ROUNDING_ULPS * np.finfo(objective.dtype).eps
@@ -117,6 +118,7 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         # check
         track.n_iter += 1
         reason = track.record(theta, F, opt)
+        reason = reason or stall.update(F, opt)
     return track.result(final_params(objective, theta), reason)
 
 
