@@ -131,3 +131,20 @@ def test_sparse_cg_float32():
     obj = LinearObjective(sp.csr_matrix(X, dtype=np.float32), y, loss=loss)
     res = solve(obj, "newton", tol=1e-5, inner="cg")
     assert res.converged and res.params.dtype == np.float32
+
+
+def test_line_search_fallback_takes_a_gradient_step(monkeypatch):
+    """If the inner solve returns a useless direction, the step falls back to −∇J and warns."""
+    from softlogit.solvers import newton as newton_mod
+    from softlogit.solvers.warnings import LineSearchWarning
+
+    def ascent_direction(objective, theta, g, null):
+        return g.copy(), None  # points uphill: no step along it can pass the line search
+
+    monkeypatch.setattr(newton_mod, "_cholesky_direction", ascent_direction)
+    obj = objective("iris")
+    with pytest.warns(LineSearchWarning, match="took a gradient step instead"):
+        res = solve(obj, "newton", tol=1e-3, inner="cholesky", max_iter=500)
+    assert res.info["fallbacks"] and "gradient step" in res.info["fallbacks"][0]
+    assert np.all(np.diff(res.objective_history) < 0)  # the gradient steps still descend
+    assert res.objective < res.objective_history[0]

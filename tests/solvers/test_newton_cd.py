@@ -113,3 +113,16 @@ def test_rounding_floor_ends_with_no_progress():
     res = solve(obj, "newton-cd", tol=1e-16, max_iter=1000)
     assert not res.converged and res.n_iter < 100
     assert res.reason.startswith("no progress")
+
+
+def test_fallback_when_the_model_gives_no_descent(monkeypatch):
+    """A coordinate-descent pass that leaves d = 0 triggers the proximal-gradient fallback."""
+    from softlogit.solvers import newton_cd as ncd
+    from softlogit.solvers.warnings import LineSearchWarning
+
+    monkeypatch.setattr(ncd, "_cd_sweeps", lambda *args: 0)  # no coordinate moves
+    obj = objective("wine", penalty="l1", C=0.5)
+    with pytest.warns(LineSearchWarning, match="proximal gradient step"):
+        res = solve(obj, "newton-cd", tol=1e-12, max_iter=5)
+    assert len(res.info["fallbacks"]) == res.n_iter == 5
+    assert np.all(np.diff(res.objective_history) < 0)

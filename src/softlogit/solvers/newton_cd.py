@@ -130,7 +130,7 @@ def _backtrack(evaluate, theta, F, opt, d, decrease, noise_eps):
         trial = theta + t * d
         F_t, g_t, opt_t = evaluate(trial)
         if np.isfinite(F_t):
-            if F_t <= F + ARMIJO_C * t * decrease:
+            if F_t <= F + ARMIJO_C * t * decrease and (decrease < 0 or F_t < F):
                 return trial, F_t, g_t, opt_t
             if abs(F_t - F) <= noise_eps * abs(F) and opt_t < opt:
                 return trial, F_t, g_t, opt_t
