@@ -59,7 +59,17 @@ NEWTON_CG_MIN_ROWS = 10_000
 
 
 def choose_solver(objective) -> tuple[str, str]:
-    """Return ``(solver name, one-sentence reason)`` for ``objective`` (rules: module doc)."""
+    """Return ``(solver name, one-sentence reason)`` for ``objective`` (rules: module doc).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softlogit.objective import LinearObjective
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> obj = LinearObjective(X, np.array([0.0, 1.0, 1.0, 0.0]), loss="binary", penalty="l1")
+    >>> choose_solver(obj)[0]
+    'newton-cd'
+    """
     name, _, reason = _choose(objective)
     return name, reason
 

@@ -53,6 +53,16 @@ def lbfgs(objective, params0=None, *, tol=1e-4, max_iter=1000, callback=None,
     ``yⱼ = ∇Jⱼ₊₁ − ∇Jⱼ``, the direction ``d = −H ∇J`` where ``H`` is the inverse-Hessian
     approximation built from the last ``m`` pairs by ``H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ``,
     ``ρ = 1/(yᵀs)``, then a line search satisfying the strong Wolfe conditions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softlogit.objective import LinearObjective
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> obj = LinearObjective(X, np.array([0.0, 1.0, 1.0, 0.0]), loss="binary")
+    >>> res = lbfgs(obj, tol=1e-8)
+    >>> res.converged, res.reason
+    (True, 'gradient norm below tolerance')
     """
     theta = initial_params(objective, params0)
     track = Tracker(objective, "lbfgs", tol=tol, max_iter=max_iter,

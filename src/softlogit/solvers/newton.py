@@ -84,6 +84,16 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     -----
     Update: ``θ ← θ + t d`` with ``∇²J(θ) d = −∇J(θ)`` and ``t`` from backtracking; close to the
     optimum ``t = 1`` and the error squares each iteration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softlogit.objective import LinearObjective
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [2.0, 1.0]])
+    >>> obj = LinearObjective(X, np.array([0, 1, 2, 0, 1]), loss="multinomial")
+    >>> res = newton(obj, tol=1e-10)
+    >>> res.converged, res.n_iter < 10, res.info["inner_solver"]
+    (True, True, 'cholesky')
     """
     if inner not in ("auto", "cholesky", "cg"):
         raise ValueError(f"inner must be 'auto', 'cholesky' or 'cg'; got {inner!r}")

@@ -64,6 +64,17 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     params0 : flat start vector (warm start), default zeros.
     tol, max_iter, callback, reference_norm, verbose : the shared solver options.
     max_sweeps : coordinate-descent sweeps per outer iteration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softlogit.objective import LinearObjective
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 4)); y = (X[:, 0] > 0).astype(float)
+    >>> obj = LinearObjective(X, y, loss="binary", penalty="l1", C=0.1)
+    >>> res = newton_cd(obj, tol=1e-8)
+    >>> res.converged, int(np.count_nonzero(obj.unpack(res.params)[0]))
+    (True, 1)
     """
     lam = float(objective.penalty.l1)
     mask = objective.penalized_mask

@@ -46,6 +46,17 @@ def proximal(objective, params0=None, *, tol=1e-4, max_iter=5000, callback=None,
     objective : :class:`~softlogit.objective.LinearObjective`, any penalty.
     params0 : flat start vector (warm start), default zeros.
     tol, max_iter, callback, reference_norm, verbose : the shared solver options.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softlogit.objective import LinearObjective
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 4)); y = (X[:, 0] > 0).astype(float)
+    >>> obj = LinearObjective(X, y, loss="binary", penalty="l1", C=0.1)
+    >>> res = proximal(obj, tol=1e-8)
+    >>> res.converged, int(np.count_nonzero(obj.unpack(res.params)[0]))
+    (True, 1)
     """
     lam = float(objective.penalty.l1)
     mask = objective.penalized_mask

@@ -99,6 +99,17 @@ def sgd_partial_fit(objective, params, state=None, *, learning_rate="adam", eta0
     -------
     (params, state) : the new flat parameters (X's dtype) and a new :class:`SGDState`
         (the ``state`` passed in is not modified).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softlogit.objective import LinearObjective
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> obj = LinearObjective(X, np.array([0.0, 1.0, 1.0, 0.0]), loss="binary")
+    >>> params, state = sgd_partial_fit(obj, None, batch_size=2, random_state=0)
+    >>> params, state = sgd_partial_fit(obj, params, state, batch_size=2)
+    >>> state.epoch, state.step
+    (2, 4)
     """
     if learning_rate not in ("adam", "constant"):
         raise ValueError(f"learning_rate must be 'adam' or 'constant'; got {learning_rate!r}")
