@@ -82,3 +82,17 @@ def test_bad_options_are_refused():
     _, state = sgd_partial_fit(obj, None)
     with pytest.raises(ValueError, match="state is for"):
         sgd_partial_fit(objective("breast_cancer"), None, state)
+
+
+@pytest.mark.parametrize("loss", ["binary", "multinomial"])
+def test_sparse_matches_dense_and_approaches_optimum(loss):
+    from ._problems import sparse_problem
+
+    X, y, _ = sparse_problem(loss)
+    sparse_obj = LinearObjective(X, y, loss=loss, C=0.1)
+    dense_obj = LinearObjective(X.toarray(), y, loss=loss, C=0.1)
+    a = solve(sparse_obj, "sgd", max_iter=60, tol=1e-12, random_state=0)
+    b = solve(dense_obj, "sgd", max_iter=60, tol=1e-12, random_state=0)
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-8, atol=1e-10)
+    best = solve(dense_obj, "newton", tol=1e-10).objective
+    assert a.objective <= best * (1 + 1e-3)
