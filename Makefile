@@ -28,8 +28,11 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-run
 run: $(VENV)/.installed-run
 	$(VENV)/bin/softlogit fit --out runs/digits
 
+# Two pytest workers, each held to one BLAS/OpenMP thread: two workers with two BLAS threads
+# each oversubscribe the two cores and made BLAS-heavy tests ~25x slower.
 test: $(VENV)/.installed-test
-	NUMBA_NUM_THREADS=2 $(PY) -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2 \
+	  $(PY) -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) benchmarks/run.py --quick

@@ -23,8 +23,10 @@ import numpy as np
 class Design(ABC):
     """A read-only design matrix X of shape (m, p) with the products the objective needs."""
 
-    #: Short name shown in reports ("dense", "sparse-csr", "numba-dense" …).
+    #: Short name shown in reports ("dense", "sparse-csr", "numba-dense" …); never dispatched on.
     kind: str = "abstract"
+    #: Whether X is stored sparse (solvers that need dense X are refused on it).
+    is_sparse: bool = False
 
     @property
     @abstractmethod

@@ -11,6 +11,8 @@ from softlogit.data.base import Design
 class SparseDesign(Design):
     """X as a SciPy sparse matrix; products never densify X."""
 
+    is_sparse = True
+
     def __init__(self, X):
         if X.format not in ("csr", "csc"):
             X = X.tocsr()

@@ -12,7 +12,7 @@ from softlogit.solvers.result import SolverResult, StoppingRule, optimality_grad
 def solve(objective, solver: str = "gd", params0=None, **options) -> SolverResult:
     """Run the registered solver ``solver`` on ``objective``."""
     spec = get_solver(solver, penalty=_penalty_name(objective),
-                      sparse=objective.design.kind.startswith("sparse"))
+                      sparse=objective.design.is_sparse)
     return spec.run(objective, params0, **options)
 
 

@@ -88,7 +88,7 @@ def _choose(objective) -> tuple[str, dict, str]:
         return "newton", {"inner": "cholesky"}, (
             f"small problem (Hessian {cost:.1e} ≤ {SMALL_HESSIAN_FLOPS:.0e} multiply-adds): "
             "Newton with the exact Hessian")
-    if "sparse" in objective.design.kind and objective.n_logits > 1:
+    if objective.design.is_sparse and objective.n_logits > 1:
         return "newton", {"inner": "cg"}, (
             "sparse X with a softmax: Newton-CG on Hessian-vector products needs far fewer "
             "passes than L-BFGS")
@@ -109,7 +109,7 @@ def auto(objective, params0=None, **options):
     """
     name, implied, reason = _choose(objective)
     spec = get_solver(name, penalty=_penalty_name(objective),
-                      sparse="sparse" in objective.design.kind)
+                      sparse=objective.design.is_sparse)
     with _blas_threads(objective):
         result = spec.run(objective, params0, **{**implied, **options})
     info = dict(result.info, auto_choice=name, auto_reason=reason)
