@@ -4,9 +4,16 @@ Importing this package registers :class:`NumbaDenseDesign` (dense float32/float6
 order) and :class:`NumbaCSRDesign` (CSR X) with :func:`softlogit.data.register_design`; the plain
 NumPy/SciPy designs remain the ``"reference"`` backend the kernels are tested against.
 
-All kernels are compiled with ``cache=True`` (compiled once per machine, into ``__pycache__``)
-and ``fastmath=False`` (the stability tricks of :mod:`softlogit.losses` rely on strict IEEE
-semantics). Results do not depend on the number of threads (:mod:`.partition`).
+Modules: :mod:`.rowloss` (per-row stable losses, the SIMD dot), :mod:`.dense` and
+:mod:`.sparse` (fused loss+gradient and Hessian-vector products), :mod:`.products` (logits and
+the Newton gram), :mod:`.gram` (blocked BLAS gram for wide X), :mod:`.partition` (the fixed
+chunking), :mod:`.threads` (running chunk ranges on Numba's thread count), :mod:`.designs`.
+
+All kernels are compiled with ``cache=True`` and ``fastmath=False`` (the stability tricks of
+:mod:`softlogit.losses` rely on strict IEEE semantics; :func:`.rowloss.dot_row` alone carries
+``reassoc``). Compilation happens once per machine: ~16 s for all signatures (float32/64 ×
+dense/CSR × binary/softmax) on a cold cache here, 0.4 s to load them afterwards. Results do not
+depend on the number of threads (:mod:`.partition`).
 """
 
 import hashlib
