@@ -148,6 +148,15 @@ def test_products_match_numpy(dtype):
     assert design.dot(W).dtype == dtype
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_column_scale_matches_numpy_without_copying_x(order):
+    rng = np.random.default_rng(9)
+    X = np.asarray(rng.normal(1e4, 2.0, size=(1000, 3)), order=order)  # large mean, small spread
+    mean, std = NumbaDenseDesign(X).column_scale()
+    np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, X.std(axis=0), rtol=1e-8)
+
+
 def test_auto_picks_kernels_and_reference_stays_plain():
     X = np.ones((4, 2))
     assert isinstance(as_design(X), NumbaDenseDesign)

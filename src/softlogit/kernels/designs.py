@@ -117,6 +117,27 @@ class NumbaDenseDesign(DenseDesign):
         W = np.asarray(W)
         return products.logits(self.X, _coef(W, W.shape[0], p), row_bounds(m, p))
 
+    def column_scale(self):
+        """Per-column mean and standard deviation in one pass over row blocks.
+
+        Unlike ``X.std(axis=0)`` (which materialises ``X − mean``, a full copy of X), only one
+        float64 block is alive at a time. Sums are shifted by the first row,
+        ``var = E[(x−x₀)²] − (E[x−x₀])²``, which avoids the cancellation of the raw moments
+        for columns with a large mean.
+        """
+        m, p = self.X.shape
+        rows = max(64, COPY_BLOCK_BYTES // max(1, 8 * p))
+        shift = np.asarray(self.X[0], dtype=np.float64)
+        s1 = np.zeros(p)
+        s2 = np.zeros(p)
+        for r0 in range(0, m, rows):
+            block = np.asarray(self.X[r0:r0 + rows], dtype=np.float64) - shift
+            s1 += block.sum(axis=0)
+            s2 += np.einsum("ij,ij->j", block, block)
+        mean_shifted = s1 / m
+        var = np.maximum(s2 / m - mean_shifted**2, 0.0)
+        return mean_shifted + shift, np.sqrt(var)
+
     def gram(self, d):
         """``Xᵀ diag(d) X``; the same pass also yields ``Xᵀd`` and ``Σd``, kept for an
         immediately following :meth:`wsum_rows` with equal ``d`` (what
