@@ -179,10 +179,15 @@ def softlogit_tools(objective, variants=True) -> list[Tool]:
 
 
 def _cholesky_skip(problem):
-    n_params = problem.n_classes * (problem.X.shape[1] + 1) if problem.loss != "binary" \
-        else problem.X.shape[1] + 1
+    m, p = problem.X.shape
+    k = 1 if problem.loss == "binary" else problem.n_classes
+    n_params = k * (p + 1)
     if n_params > 2000:
         return f"{n_params:,} parameters: the full Hessian is not formed"
+    flops = m * (p + 1) ** 2 * k * (k + 1) / 2
+    if flops > 2e10:
+        return (f"one Hessian costs {flops:.0e} multiply-adds ({k * (k + 1) // 2} gram blocks): "
+                "over the time budget; Newton-CG is measured instead")
     return None
 
 

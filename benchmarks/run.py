@@ -272,7 +272,7 @@ def main(argv=None):
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args(argv)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    args.budget = args.budget or (4.0 if args.quick else 150.0)
+    args.budget = args.budget or (4.0 if args.quick else 120.0)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M")
