@@ -23,10 +23,14 @@ LOOSE_TO_TIGHT = (1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7, 3e-8, 1e-8, 1e-9, 1e
 class Tool:
     name: str
     fit: object  # fit(problem, tol) -> (W, b, info dict)
-    tols: tuple = LOOSE_TO_TIGHT
+    tols: tuple = None  # None: the module's LOOSE_TO_TIGHT when the tool is made
     skip: object = None  # skip(problem) -> reason string or None
     version: str = ""
     info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.tols is None:
+            self.tols = LOOSE_TO_TIGHT
 
 
 def _quiet(fn):
@@ -154,7 +158,6 @@ def peer_tools() -> list[Tool]:
 
 
 SOFTLOGIT_FIT = "softlogit fit (auto)"
-SOFTLOGIT_TOLS = LOOSE_TO_TIGHT
 
 
 def softlogit_tools(objective, variants=True) -> list[Tool]:
@@ -163,7 +166,7 @@ def softlogit_tools(objective, variants=True) -> list[Tool]:
     (built once, untimed), for the solver-choice measurements."""
     v = _version("softlogit")
     tools = [Tool(SOFTLOGIT_FIT, lambda P, t: softlogit_estimator(P, t, "auto"),
-                  tols=SOFTLOGIT_TOLS, version=v)]
+                  version=v)]
     runs = [("auto", {})]
     if variants:
         runs += [("newton", {"inner": "cholesky"}), ("newton", {"inner": "cg"}), ("lbfgs", {})]
@@ -174,7 +177,7 @@ def softlogit_tools(objective, variants=True) -> list[Tool]:
             skip = _cholesky_skip
         tools.append(Tool(f"softlogit solve {label}",
                           lambda P, t, s=solver, o=opts: softlogit_solver(P, t, s, objective, **o),
-                          tols=SOFTLOGIT_TOLS, version=v, skip=skip))
+                          version=v, skip=skip))
     return tools
 
 
