@@ -79,14 +79,42 @@ class StoppingRule:
         if not tol > 0:
             raise ValueError(f"tol must be positive; got {tol!r}")
         self.tol = float(tol)
+        floor = 0.0
         if reference_norm is None:
             reference_norm = float(np.linalg.norm(optimality_gradient(objective, objective.zeros())))
-        # A zero reference (θ = 0 is already optimal) falls back to an absolute scale of 1.
+            if reference_norm < ROUNDING_GATE:
+                floor = rounding_floor(objective)
+        if reference_norm <= floor:
+            # θ = 0 is optimal to rounding (‖∇J(0)‖ is noise): a relative target would be
+            # unreachable, so stop at the rounding level itself.
+            self.reference_norm, self.threshold = 1.0, floor
+            return
+        # A zero reference (θ = 0 is exactly optimal) falls back to an absolute scale of 1.
         self.reference_norm = reference_norm if reference_norm > 0 else 1.0
         self.threshold = self.tol * self.reference_norm
 
     def met(self, grad_norm: float) -> bool:
         return grad_norm <= self.threshold
+
+
+#: Below this ‖∇J(0)‖ the rule checks whether the cold start is optimal up to rounding.
+ROUNDING_GATE = 1e-8
+#: How many units of rounding a gradient of exact zero may show.
+ROUNDING_ULPS = 64
+
+
+def rounding_floor(objective) -> float:
+    """The size of rounding noise in a computed gradient at θ = 0.
+
+    Each gradient entry is a weighted mean of terms ``rᵢ xᵢⱼ`` with ``|rᵢ| ≤ 1``; summing them
+    leaves an error of a few ulps of the magnitude ``rms(x_j)``. The floor is
+    ``ROUNDING_ULPS · ε · ‖rms(X̃)‖₂ · √K`` with ``X̃ = [X | 1]`` (one pass over X for the column
+    scales, taken only when ``‖∇J(0)‖`` is already below ``ROUNDING_GATE``).
+    """
+    mean, std = objective.design.column_scale()
+    rms = np.sqrt(np.asarray(mean, dtype=np.float64) ** 2 + np.asarray(std, dtype=np.float64) ** 2)
+    magnitude = np.sqrt(float(rms @ rms) + objective.fit_intercept) * np.sqrt(objective.n_logits)
+    return ROUNDING_ULPS * float(np.finfo(objective.dtype).eps) * magnitude
 
 
 def optimality_gradient(objective, params, grad=None) -> np.ndarray:
