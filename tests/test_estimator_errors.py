@@ -154,6 +154,19 @@ def test_unscaled_data_warning_names_the_extreme_features(data):
     assert msg.index("'income' (std 1e+04)") < msg.index("'ratio' (std 0.001)")
 
 
+def test_uncentred_data_warning_names_the_offset_features(data):
+    """With an intercept, a feature whose mean dwarfs its spread is nearly collinear with the
+    column of ones: the warning names it by mean and std, not only unequal spreads."""
+    X, y = data
+    frame = pd.DataFrame(X + [0.0, 0.0, 500.0, 0.0, 0.0],
+                         columns=["a", "b", "year", "d", "e"])
+    with pytest.warns(ConvergenceWarning) as record:
+        LogisticRegression(solver="gd", max_iter=5, tol=1e-8).fit(frame, y)
+    msg = str(record[0].message)
+    assert "far from centred" in msg and "'year' (mean 5" in msg and "StandardScaler" in msg
+    assert "largest standard deviations" not in msg  # the spreads themselves are equal
+
+
 def test_precision_limit_warning(data):
     X, y = data
     with pytest.warns(ConvergenceWarning, match="precision limit of float32") as record:

@@ -192,23 +192,36 @@ def convergence_message(result, objective, names, max_iter) -> str:
 
 
 def scale_message(objective, names) -> str | None:
-    """Name the features of extreme standard deviation when their spread exceeds SCALE_SPREAD."""
-    _, std = objective.design.column_scale()
-    std = np.asarray(std, dtype=np.float64)
+    """Name the features that make the problem ill-conditioned, or return None.
+
+    Two causes: standard deviations spread by more than SCALE_SPREAD (with 1 for the intercept
+    column), and — with an intercept — features whose mean exceeds SCALE_SPREAD standard
+    deviations (nearly collinear with the column of ones).
+    """
+    mean, std = objective.design.column_scale()
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     varying = np.flatnonzero(std > 0)
     if varying.size == 0:
         return None
     scales = std[varying]
     ref = np.append(scales, 1.0) if objective.fit_intercept else scales
-    if ref.max() / ref.min() <= SCALE_SPREAD:
+    parts = []
+    if ref.max() / ref.min() > SCALE_SPREAD:
+        order = varying[np.argsort(scales)]
+        big = [f"{feature_label(names, j)} (std {std[j]:.3g})" for j in order[::-1][:2]]
+        small = [f"{feature_label(names, j)} (std {std[j]:.3g})" for j in order[:2]]
+        parts.append(
+            f"the largest standard deviations are {', '.join(big)} and the smallest "
+            f"{', '.join(small)}"
+            + (" (the intercept's column of ones has 1)" if objective.fit_intercept else ""))
+    offset = np.abs(mean[varying]) / scales
+    if objective.fit_intercept and offset.max() > SCALE_SPREAD:
+        far = varying[np.argsort(offset)[::-1][:2]]
+        listed = ", ".join(f"{feature_label(names, j)} (mean {mean[j]:.3g}, std {std[j]:.3g})"
+                           for j in far)
+        parts.append(f"features far from centred, nearly collinear with the intercept: {listed}")
+    if not parts:
         return None
-    order = varying[np.argsort(scales)]
-    big = [f"{feature_label(names, j)} (std {std[j]:.3g})" for j in order[::-1][:2]]
-    small = [f"{feature_label(names, j)} (std {std[j]:.3g})" for j in order[:2]]
-    return (
-        "The data are not scaled, which slows the solver: the largest standard deviations are "
-        f"{', '.join(big)} and the smallest {', '.join(small)}"
-        + (" (the intercept's column of ones has 1)" if objective.fit_intercept else "")
-        + ". Standardise the features, e.g. with sklearn.preprocessing.StandardScaler in a "
-        "Pipeline."
-    )
+    return ("The data are not scaled, which slows the solver: " + "; ".join(parts)
+            + ". Standardise the features, e.g. with sklearn.preprocessing.StandardScaler in a "
+            "Pipeline.")
