@@ -132,6 +132,16 @@ def test_warnings_are_sklearn_convergence_warnings():
     assert issubclass(SeparationWarning, sklearn.exceptions.ConvergenceWarning)
 
 
+@pytest.mark.parametrize("solver", ["newton", "gd", "lbfgs"])
+def test_max_iter_zero_says_no_iteration_was_allowed(data, solver):
+    X, y = data
+    with pytest.warns(ConvergenceWarning) as record:
+        LogisticRegression(solver=solver, max_iter=0).fit(X, y)
+    msg = " ".join(str(w.message) for w in record)
+    assert "No iteration was allowed (max_iter=0)" in msg
+    assert "precision limit" not in msg and "still falling" not in msg
+
+
 def test_max_iter_warning_says_how_fast_the_objective_still_falls(data):
     X, y = data
     with pytest.warns(ConvergenceWarning, match="maximum number of iterations") as record:
@@ -202,6 +212,22 @@ def test_separable_data_without_penalty_warns_and_stops_finite():
     assert report.converged and "separable" in report.reason
     # the coefficient of the separating feature dominates
     assert np.argmax(np.abs(est.coef_[0])) == 2
+
+
+@pytest.mark.parametrize("cls", [LogisticRegression, SoftmaxRegression])
+def test_separable_refit_is_the_unique_minimiser_whatever_the_solver(cls):
+    """The returned fit is the minimiser of the C=1e4 L2 objective, not a point where a
+    loose tol happened to stop on that flat objective: every solver returns it."""
+    X, y = separable()
+    direct = cls(C=1e4, solver="newton", tol=1e-12, max_iter=200).fit(X, y)
+    for solver in ("lbfgs", "newton", "gd", "newton-cd"):
+        with pytest.warns(SeparationWarning):
+            est = cls(penalty=None, solver=solver, max_iter=500).fit(X, y)
+        assert est.fit_report_.info["separable"]
+        np.testing.assert_allclose(est.coef_, direct.coef_, rtol=1e-5, err_msg=solver)
+        np.testing.assert_allclose(est.intercept_ - est.intercept_.mean(),
+                                   direct.intercept_ - direct.intercept_.mean(),
+                                   rtol=1e-5, atol=1e-6, err_msg=solver)
 
 
 def test_separable_multiclass_names_the_weightiest_features():

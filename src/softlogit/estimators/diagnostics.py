@@ -5,6 +5,7 @@ causes apart from the :class:`~softlogit.solvers.SolverResult`:
 
 (a) the objective was still falling at ``max_iter`` — says by how much per iteration lately;
 (b) the line search failed — the numerical precision limit of the arithmetic was reached;
+    with ``max_iter=0`` neither (a) nor (b) applies, and the message says no iteration was allowed;
 (c) the features are on very different scales — names the features with the largest and the
     smallest standard deviation (from ``design.column_scale()``) and suggests StandardScaler.
 
@@ -155,7 +156,13 @@ def convergence_message(result, objective, names, max_iter) -> str:
     drop = (hist[-k - 1] - hist[-1]) / k if k > 0 else 0.0
     resolution = np.finfo(objective.dtype).eps * max(abs(hist[-1]), np.finfo(float).tiny)
     stalled = any(word in result.reason for word in ("line search", "precision"))
-    if stalled or result.info.get("line_search_failures") or drop <= resolution:
+    if result.n_iter == 0 and max_iter == 0:
+        # (c) no iteration was allowed: nothing can be said about progress or precision
+        parts.append(
+            "No iteration was allowed (max_iter=0), so the coefficients are the starting "
+            "point; increase max_iter to fit."
+        )
+    elif stalled or result.info.get("line_search_failures") or drop <= resolution:
         # (b) the objective no longer moves: the arithmetic, not the budget, is the limit
         last = abs(hist[-2] - hist[-1]) if hist.size > 1 else 0.0
         parts.append(
