@@ -36,6 +36,9 @@ from softlogit.solvers.sgd import sgd_partial_fit
 
 #: The C of the L2 fit returned for separable data fitted with penalty=None.
 SEPARATION_C = 1e4
+#: The refit on separable data is solved by Newton to this tolerance (see _fit_separable).
+SEPARATION_TOL = 1e-10
+SEPARATION_MAX_ITER = 100
 
 _X_CHECKS = {"accept_sparse": ("csr", "csc"), "dtype": (np.float64, np.float32)}
 
@@ -138,25 +141,13 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         Returns ``self``.
         """
         check_params(self)
-        soft = is_soft_target(y)
-        X, y = validate_data(self, X, y, reset=True, multi_output=soft, y_numeric=soft,
-                             **_X_CHECKS)
-        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-        if soft:
-            classes, codes, Y = np.arange(y.shape[1]), None, y
-            cw = class_weight_per_sample(self.class_weight, classes, Y=Y)
-        else:
-            classes, codes = encode_labels(y)
-            Y = None
-            cw = class_weight_per_sample(self.class_weight, classes, codes=codes, labels=y)
-        if cw is not None:
-            sw = sw * cw.astype(sw.dtype)
+        X, classes, codes, Y, sw = self._prepare(X, y, sample_weight, fitted_classes=None)
         check_two_weighted_classes(classes, sw, codes=codes, Y=Y)
         penalty = penalty_args(self)
         objective = self._objective(X, classes, codes, Y, sw, **penalty)
 
         monitor = None
-        if penalty["penalty"] is None and not soft:
+        if penalty["penalty"] is None and Y is None:  # separation is checked for hard labels
             monitor = SeparationMonitor(objective, codes)
         result = self._solve(objective, self._warm_params(objective, classes),
                              _combine(self.callback, monitor))
@@ -167,6 +158,47 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         self._warn(X, objective, result, codes)
         return self
 
+    def _prepare(self, X, y, sample_weight, fitted_classes):
+        """Validate ``(X, y, sample_weight)`` and encode the targets.
+
+        Returns ``(X, classes, codes, Y, sw)``: hard labels give ``codes`` (indices into
+        ``classes``; with ``fitted_classes`` given, labels outside them are refused) and
+        ``Y = None``; soft targets give ``Y`` and ``codes = None``. ``sw`` already includes
+        the class weights.
+        """
+        soft = is_soft_target(y)
+        X, y = validate_data(self, X, y, reset=fitted_classes is None, multi_output=soft,
+                             y_numeric=soft, **_X_CHECKS)
+        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        if soft:
+            classes, codes, Y = np.arange(y.shape[1]), None, y
+            cw = class_weight_per_sample(self.class_weight, classes, Y=Y)
+        else:
+            classes, codes = encode_labels(y, fitted_classes)
+            Y = None
+            cw = class_weight_per_sample(self.class_weight, classes, codes=codes, labels=y)
+        if cw is not None:
+            sw = sw * cw.astype(sw.dtype)
+        return X, classes, codes, Y, sw
+
+    def objective_for(self, X, y, sample_weight=None):
+        """The objective that the fitted coefficients minimise, on the data ``(X, y)``.
+
+        The same loss, class weights, penalty and intercept as :meth:`fit` used (for
+        separable data fitted with ``penalty=None``, the ``C = 1e4`` L2 refit), built on
+        ``(X, y)`` with the fitted ``classes_``. ``objective.pack(coef_, intercept_)`` is the
+        fitted point; on the training data its gradient is ≈ 0 there. For gradient checks
+        (``softlogit gradcheck``) and for inspecting the fit.
+        """
+        check_is_fitted(self)
+        X, classes, codes, Y, sw = self._prepare(X, y, sample_weight,
+                                                 fitted_classes=self.classes_)
+        if self.fit_report_.info.get("separable"):
+            penalty = {"penalty": "l2", "C": SEPARATION_C, "l1_ratio": None}
+        else:
+            penalty = penalty_args(self)
+        return self._objective(X, self.classes_, codes, Y, sw, **penalty)
+
     def _solve(self, objective, params0, callback):
         return solve(objective, self.solver, params0, tol=float(self.tol),
                      max_iter=int(self.max_iter), callback=callback,
@@ -176,13 +208,18 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         """Separable data without a penalty: refit with the tiny penalty ``C = SEPARATION_C``.
 
         The unpenalised fit has no minimiser; the L2 fit with a large C is the unique finite
-        fit nearest to it, its direction tends to the maximum-margin separator as C grows
-        (Rosset, Zhu & Hastie 2004), and unlike "the iterate where we stopped" it does not
-        depend on the solver's path.
+        fit nearest to it, and its direction tends to the maximum-margin separator as C grows
+        (Rosset, Zhu & Hastie 2004). That objective is very flat, so the user's ``tol``
+        (relative to the gradient at zero) is met far from its minimiser, at a point that
+        depends on the solver's path. The refit therefore always uses Newton's method at
+        ``SEPARATION_TOL``: the returned coefficients are that unique minimiser, whatever
+        ``solver`` was asked for.
         """
         objective = self._objective(X, classes, codes, None, sw, penalty="l2",
                                     C=SEPARATION_C, l1_ratio=None)
-        result = self._solve(objective, monitor.separating_params, self.callback)
+        result = solve(objective, "newton", monitor.separating_params, tol=SEPARATION_TOL,
+                       max_iter=max(int(self.max_iter), SEPARATION_MAX_ITER),
+                       callback=self.callback, verbose=self.verbose)
         reason = (f"the training data are perfectly separable: refitted with penalty='l2', "
                   f"C={SEPARATION_C:g} ({result.reason})")
         info = dict(result.info, separable=True, separation_C=SEPARATION_C,
