@@ -8,11 +8,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn import datasets
+from sklearn.datasets import make_classification
 from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
 from softlogit import LinearObjective, LogisticRegression, SoftmaxRegression
+from softlogit.estimators import SeparationWarning
 from softlogit.solvers import IterationState, SolverResult
 
 ESTIMATORS = [LogisticRegression, SoftmaxRegression]
@@ -320,3 +322,45 @@ def test_clone_keeps_parameters_and_drops_the_fit():
     X, y = noisy(3)
     copy = clone(est.set_params(penalty="l2", l1_ratio=None).fit(X, y))
     assert copy.get_params() == est.get_params() and not hasattr(copy, "coef_")
+
+
+@pytest.mark.parametrize("cls", [LogisticRegression, SoftmaxRegression])
+@pytest.mark.parametrize("options", [
+    {}, {"class_weight": "balanced"}, {"C": np.inf}, {"penalty": "l1", "C": 0.5},
+    {"penalty": "elasticnet", "l1_ratio": 0.3, "fit_intercept": False},
+])
+def test_objective_for_is_the_objective_the_fit_minimised(cls, options):
+    """objective_for rebuilds the fit's objective: at the fitted point its (sub)gradient
+    meets the fit's own stopping rule, and its value is the fit's final objective."""
+    from softlogit.solvers import optimality_gradient
+
+    X, y = make_classification(n_samples=120, n_features=4, n_informative=3, n_redundant=0,
+                               n_classes=3, flip_y=0.2, random_state=1)
+    w = np.random.default_rng(0).uniform(0.5, 2, size=len(y))
+    est = cls(tol=1e-10, max_iter=500, **options).fit(X, y, sample_weight=w)
+    obj = est.objective_for(X, y, sample_weight=w)
+    theta = obj.pack(est.coef_, est.intercept_ if est.fit_intercept else None)
+    g = np.linalg.norm(optimality_gradient(obj, theta))
+    assert g <= 1e-9 * np.linalg.norm(optimality_gradient(obj, obj.zeros()))
+    assert obj.objective_value(theta) == pytest.approx(est.fit_report_.objective, rel=1e-12)
+
+
+def test_objective_for_separable_data_is_the_refit_objective():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] > 0).astype(int)
+    X[:, 0] += np.where(y == 1, 1.0, -1.0)
+    with pytest.warns(SeparationWarning):
+        est = LogisticRegression(penalty=None).fit(X, y)
+    obj = est.objective_for(X, y)
+    assert obj.penalty.l2 > 0  # the C = 1e4 L2 refit, not the unbounded unpenalised one
+    theta = obj.pack(est.coef_, est.intercept_)
+    assert np.linalg.norm(obj.gradient(theta)) <= 1e-8 * np.linalg.norm(obj.gradient(obj.zeros()))
+
+
+def test_objective_for_refuses_labels_the_model_never_saw():
+    X, y = make_classification(n_samples=60, n_features=3, n_informative=2, n_redundant=0,
+                               random_state=0)
+    est = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="not in classes"):
+        est.objective_for(X, np.where(y == 1, 7, y))

@@ -48,26 +48,6 @@ def add_parser(subparsers):
     return parser
 
 
-def build_objective(estimator, X, y):
-    """The objective ``estimator`` minimised on ``(X, y)``: its loss, penalty and weights."""
-    from softlogit.objective import LinearObjective
-
-    classes = estimator.classes_
-    codes = np.searchsorted(classes, y)
-    binary = estimator.coef_.shape[0] == 1
-    weights = None
-    if estimator.class_weight is not None:
-        from sklearn.utils.class_weight import compute_sample_weight
-
-        weights = compute_sample_weight(estimator.class_weight, y)
-    return LinearObjective(
-        X, codes.astype(np.float64) if binary else codes,
-        loss="binary" if binary else "multinomial", n_classes=len(classes),
-        fit_intercept=estimator.fit_intercept, sample_weight=weights,
-        penalty=estimator.penalty, C=estimator.C,
-        l1_ratio=estimator.l1_ratio if estimator.penalty == "elasticnet" else None)
-
-
 def run(args, console) -> int:
     from rich.table import Table
 
@@ -83,7 +63,7 @@ def run(args, console) -> int:
     X = TableEncoder(impute=args.impute, handle_unknown=args.handle_unknown,
                      standardize=args.standardize).fit_transform(features)
     estimator = make_estimator(args, len(classes)).fit(X, y)
-    objective = build_objective(estimator, X, y)
+    objective = estimator.objective_for(X, y)
     optimum = objective.pack(estimator.coef_, estimator.intercept_)
     at_random = check_gradient(objective, None, random_state=args.seed)
     # At the optimum ∇J ≈ 0: judge the gradient on the problem's scale ‖∇J(0)‖∞.
