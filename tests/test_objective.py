@@ -427,3 +427,27 @@ def test_auto_backend_agrees_with_reference(loss, layout, dtype):
     assert np.linalg.norm(hv_auto - hv_ref) <= rtol * np.linalg.norm(hv_ref)
     H_auto, H_ref = auto.hessian(theta), ref.hessian(theta)
     assert np.linalg.norm(H_auto - H_ref) <= rtol * np.linalg.norm(H_ref)
+
+
+@pytest.mark.parametrize("loss, K", [("binary", 2), ("multinomial", 3)])
+def test_hessian_is_the_kronecker_product_in_the_flat_layout(loss, K):
+    """∇²J = (1/Σs) Σᵢ sᵢ Hᵢ ⊗ x̃ᵢx̃ᵢᵀ with the class index outer, as the layout
+    θ.reshape(k, p+1) = [W | b] implies (docs/derivation.md)."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((4, 2))
+    s = rng.uniform(0.5, 2.0, 4)
+    y = rng.integers(0, K, 4)
+    obj = Obj(X, y.astype(float) if loss == "binary" else y, loss=loss, n_classes=K,
+              sample_weight=s, penalty=None)
+    theta = rng.standard_normal(obj.n_params)
+    factors = obj.loss_fn.hessian_factors(obj.logits(theta))
+    expected = np.zeros((obj.n_params, obj.n_params))
+    for i in range(4):
+        if loss == "binary":
+            Hz = np.array([[factors[i]]])
+        else:
+            o = factors[i]
+            Hz = np.diag(o) - np.outer(o, o)
+        xt = np.append(X[i], 1.0)
+        expected += s[i] * np.kron(Hz, np.outer(xt, xt))
+    np.testing.assert_allclose(obj.hessian(theta), expected / s.sum(), rtol=1e-12, atol=1e-15)

@@ -20,9 +20,10 @@ coefficients of logit j followed by its intercept: ``θ.reshape(k, p + i) = [W |
     ∇_W J = \\frac{1}{Σs} Gᵀ X + λ_2 W,   ∇_b J = \\frac{1}{Σs} Σᵢ sᵢ gᵢ,
     \\quad gᵢ = ∂ℓ/∂zᵢ,\\; G = [sᵢ gᵢ]ᵢ
 
-    ∇² J = \\frac{1}{Σs} Σᵢ sᵢ\\, \\tilde xᵢ \\tilde xᵢᵀ ⊗ Hᵢ + λ_2 (I_W ⊕ 0_b),
+    ∇² J = \\frac{1}{Σs} Σᵢ sᵢ\\, Hᵢ ⊗ \\tilde xᵢ \\tilde xᵢᵀ + λ_2 \\mathrm{diag}(\\text{mask}),
     \\quad \\tilde x = (x, 1)
 
+(class index outer, as in the flat layout; ``mask`` is 1 on coefficients, 0 on intercepts).
 The smooth part (loss + L2) is what :meth:`loss`, :meth:`loss_gradient`,
 :meth:`hessian_product` and :meth:`hessian` return. The L1 term is non-smooth: it is exposed as
 ``penalty.l1`` and :meth:`objective_value`, and handled by the proximal solvers.
