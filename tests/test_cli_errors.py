@@ -145,3 +145,21 @@ def test_every_command_has_help_with_an_example(command, capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "examples:" in text and f"softlogit {command}" in text.replace("  ", " ")
+
+
+def test_fit_with_infinite_C_prints_inf_and_tags_it_in_metrics(workspace, tmp_path, capsys):
+    import json
+
+    import softlogit
+    from softlogit.io.model_file import json_float
+
+    out = tmp_path / "no_penalty"
+    status = main(["fit", str(workspace / "good.csv"), "--C", "inf", "--no-figures", "--out",
+                   str(out)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "Traceback" not in captured.err
+    assert "C=inf)" in captured.out
+    params = json.loads((out / "metrics.json").read_text())["model"]["params"]
+    assert params["C"] == {"__float__": "inf"} == json_float(float("inf"))
+    assert softlogit.load(out / "model.softlogit").estimator.C == float("inf")

@@ -97,7 +97,12 @@ def align_labels(y: np.ndarray, classes: np.ndarray, source: str, what: str) -> 
 
 
 def jsonable(value):
-    """NumPy scalars and arrays inside ``value`` as plain Python values."""
+    """NumPy scalars and arrays inside ``value`` as plain Python values.
+
+    A non-finite float (``C=inf`` for no penalty, say) is tagged as the model file tags it,
+    ``{"__float__": "inf"}`` (:func:`softlogit.io.model_file.json_float`): JSON has no such
+    numbers, and ``null`` would not say which one it was.
+    """
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -106,8 +111,10 @@ def jsonable(value):
         return [jsonable(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         return jsonable(value.item())
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
+    if isinstance(value, float):
+        from softlogit.io.model_file import json_float
+
+        return json_float(value)
     return value
 
 

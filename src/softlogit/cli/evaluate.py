@@ -38,7 +38,7 @@ def add_parser(subparsers):
 def run(args, console) -> int:
     from softlogit import __version__
     from softlogit.cli.common import (
-        align_labels, json_bytes, jsonable, load_tabular_model, output_directory, write_outputs,
+        align_labels, json_bytes, load_tabular_model, output_directory, write_outputs,
     )
     from softlogit.cli.metrics import classification_metrics
     from softlogit.cli.report import print_evaluation
@@ -76,5 +76,5 @@ def run(args, console) -> int:
         doc["files"] = ["metrics.json", *files]
         files["metrics.json"] = json_bytes(doc)
         write_outputs(out, files)
-    print_evaluation(console, jsonable(doc))
+    print_evaluation(console, doc)
     return 0

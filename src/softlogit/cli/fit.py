@@ -74,7 +74,7 @@ def split_rows(y, test_size: float, seed: int, source: str):
 
 def run(args, console) -> int:
     from softlogit.cli.common import (
-        json_bytes, jsonable, make_estimator, output_directory, write_outputs,
+        json_bytes, make_estimator, output_directory, write_outputs,
     )
     from softlogit.cli.report import IterationProgress, print_fit_summary
     from softlogit.io.encoding import TableEncoder
@@ -129,7 +129,8 @@ def run(args, console) -> int:
         files["metrics.json"] = json_bytes(doc)
         save(model, out / "model.softlogit")
         write_outputs(out, files)
-    print_fit_summary(console, jsonable(doc))
+    # The summary formats the document's own values (``C=inf`` prints as inf), not their JSON.
+    print_fit_summary(console, doc)
     return 0
 
 

@@ -200,6 +200,13 @@ def _estimator_state(estimator, store: _ArrayStore) -> dict:
     return state
 
 
+def json_float(value: float):
+    """``value`` as JSON: itself when finite, else tagged ``{"__float__": "inf"}`` (or ``"-inf"``,
+    ``"nan"``), the form the model file stores non-finite floats in (JSON has no such numbers)."""
+    value = float(value)
+    return value if math.isfinite(value) else {"__float__": repr(value)}
+
+
 def _to_json(value, name):
     """JSON form of a parameter or scalar attribute; dicts and odd floats are tagged."""
     if isinstance(value, np.generic):
@@ -207,7 +214,7 @@ def _to_json(value, name):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else {"__float__": repr(value)}
+        return json_float(value)
     if isinstance(value, (list, tuple)):
         return [_to_json(v, name) for v in value]
     if isinstance(value, dict):
