@@ -267,3 +267,25 @@ def test_partition_is_fixed_and_covers_rows():
     indptr = np.array([0, 0, 5, 5, 9, 30, 31, 31, 40])
     nb = partition.nnz_bounds(indptr, 3)
     assert nb[0] == 0 and nb[-1] == 8 and np.all(np.diff(nb) >= 0)
+
+
+@pytest.mark.parametrize("layout", ["C", "csr"])
+@pytest.mark.parametrize("soft", [False, True])
+def test_softmax_kernel_keeps_the_digits_of_confident_rows(layout, soft):
+    """A confident, correct row (logits 40 apart) has loss e^{-40} and a top-class gradient
+    −e^{-40}/(1+e^{-40}): the kernels must not round them to 0 (log(1+r) and o − 1 would)."""
+    X = np.array([[40.0, 0.0], [0.0, 40.0], [30.0, -5.0]])
+    y = np.array([0, 1, 0])
+    targets = np.eye(2)[y] if soft else y
+    theta = np.array([1.0, 0.0, 0.0, 1.0])  # W = I: logits are the rows of X
+    Xd = sp.csr_matrix(X) if layout == "csr" else X
+    kw = dict(loss="multinomial", n_classes=2, fit_intercept=False, penalty=None)
+    fast = LinearObjective(Xd, targets, backend="auto", **kw)
+    ref = LinearObjective(X, targets, backend="reference", **kw)
+    assert "numba" in fast.design.kind
+    f_fast, g_fast = fast.loss_gradient(theta)
+    f_ref, g_ref = ref.loss_gradient(theta)
+    expected = (2 * np.log1p(np.exp(-40.0)) + np.log1p(np.exp(-35.0))) / 3
+    assert f_fast == pytest.approx(expected, rel=1e-13) and f_ref == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(g_fast, g_ref, rtol=1e-13, atol=0)
+    assert np.all(g_fast[[0, 3]] < 0)  # the top-class entries are not rounded to 0

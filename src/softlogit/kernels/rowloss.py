@@ -44,45 +44,70 @@ def binary_row(z, y):
     return loss, grad
 
 
+#: The most negative finite float64: shifted logits saturate here instead of becoming −inf.
+_NEG_MAX = -1.7976931348623157e308
+
+
 @njit(cache=True)
 def softmax_row(z, e):
-    """Shift ``z`` in place to ``s = z − max z``, write ``e^s`` into ``e``; return ``log Σ e^s``.
+    """Shift ``z`` in place to ``s = z − max z``, write ``e^s`` into ``e``.
 
-    Every exponent is ≤ 0 (no overflow) and the sum holds at least one ``e⁰ = 1``, so the log
-    is in [0, log K].
+    Returns ``(lse, rest, top)``: ``top`` the arg-max, ``rest = Σ_{k≠top} e^{s_k}`` (the sum
+    without the row maximum's ``e⁰ = 1``) and ``lse = log Σ e^s = log1p(rest)``. Every exponent
+    is ≤ 0 (no overflow); ``log1p`` keeps a tiny ``rest`` that ``log(1 + rest)`` would round
+    to 0 (a confident row at z = (40, 0) has loss e^{−40}, not 0); a shift beyond the float
+    range saturates at the most negative finite value, as in ``softlogit.losses.multinomial``.
     """
     K = z.shape[0]
-    zmax = z[0]
+    top = 0
     for k in range(1, K):
-        if z[k] > zmax:
-            zmax = z[k]
-    total = 0.0
+        if z[k] > z[top]:
+            top = k
+    zmax = z[top]
+    rest = 0.0
     for k in range(K):
-        z[k] -= zmax
+        z[k] = max(z[k] - zmax, _NEG_MAX)
         e[k] = np.exp(z[k])
-        total += e[k]
-    return np.log(total), total
+        if k != top:
+            rest += e[k]
+    lse = np.log1p(rest) if rest < 1.0 else np.log(1.0 + rest)
+    return lse, rest, top
 
 
 @njit(cache=True)
 def softmax_hard_row(z, e, g, c):
-    """Class index target ``c``: ``ℓ = lse(s) − s_c``, ``g = e^s/Σe^s − 1[k = c]`` (into ``g``)."""
-    lse, total = softmax_row(z, e)
+    """Class index target ``c``: ``ℓ = lse(s) − s_c``, ``g = e^s/Σe^s − 1[k = c]`` (into ``g``).
+
+    At the arg-max the probability is ``1/(1+rest)``; ``o − 1`` there is formed as
+    ``−rest/(1+rest)`` so that it keeps its digits when ``rest`` is tiny.
+    """
+    lse, rest, top = softmax_row(z, e)
+    total = 1.0 + rest
     for k in range(z.shape[0]):
         g[k] = e[k] / total
-    g[c] -= 1.0
+    if c == top:
+        g[c] = -rest / total
+    else:
+        g[c] -= 1.0
     return lse - z[c]
 
 
 @njit(cache=True)
 def softmax_soft_row(z, e, g, yrow):
-    """Probability-row target: ``ℓ = (Σy) lse(s) − y·s``, ``g = (Σy) softmax(z) − y``."""
-    lse, total = softmax_row(z, e)
+    """Probability-row target: ``ℓ = (Σy) lse(s) − y·s``, ``g = (Σy) softmax(z) − y``.
+
+    At the arg-max, ``(Σy)/(1+rest) − y_top`` is formed as ``(Σy − y_top) − (Σy)·rest/(1+rest)``
+    (no cancellation when the row is confident and right).
+    """
+    lse, rest, top = softmax_row(z, e)
+    total = 1.0 + rest
     ysum = 0.0
     ys = 0.0
     for k in range(z.shape[0]):
         ysum += yrow[k]
-        ys += yrow[k] * z[k]
+        if yrow[k] != 0.0:  # 0·(saturated s) stays 0
+            ys += yrow[k] * z[k]
     for k in range(z.shape[0]):
         g[k] = (e[k] / total) * ysum - yrow[k]
+    g[top] = (ysum - yrow[top]) - ysum * rest / total
     return ysum * lse - ys
