@@ -32,6 +32,7 @@ def workspace(tmp_path_factory):
     (root / "nan.csv").write_text("a,b,label\n1,,x\n3,4,y\nnan,6,x\n7,8,y\n")
     (root / "extra.csv").write_text("a,b,kind,c\n1,2,p,3\n")
     (root / "unseen.csv").write_text("a,b,kind\n1,2,r\n")
+    (root / "dup.csv").write_text("a,a,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
     (root / "unseen_label.csv").write_text("a,b,kind,label\n1,2,p,hi\n1,2,q,maybe\n")
     model = (root / "run" / "model.softlogit").read_bytes()
     (root / "truncated.softlogit").write_bytes(model[: len(model) // 3])
@@ -58,6 +59,11 @@ CASES = {
     "NaN without impute": (["fit", "{root}/nan.csv", "--out", "{root}/existing"],
                            "nan.csv: missing values in column 'a' (1 row), column 'b' (1 row); "
                            "use --impute mean"),
+    "duplicate column names": (["fit", "{root}/dup.csv", "--out", "{root}/existing"],
+                               "dup.csv: column 'a' appears 2 times; column names must be "
+                               "unique"),
+    "duplicate column names, gradcheck": (["gradcheck", "{root}/dup.csv"],
+                                          "dup.csv: column 'a' appears 2 times"),
     "wrong columns": (["predict", "{root}/run/model.softlogit", "{root}/extra.csv", "--out",
                        "{root}/existing/predictions.csv"],
                       "extra.csv: has 4 feature columns but the model expects 3; unexpected: c"),

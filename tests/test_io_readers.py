@@ -117,3 +117,19 @@ def test_target_errors_list_columns_and_classes(tmp_path):
     soft = read_data(_csv(tmp_path, "x,y\n1,0.5\n2,1\n", "soft.csv"))
     with pytest.raises(DataError, match="non-integer numbers"):
         split_target(soft)
+
+
+def test_duplicate_column_names_are_refused_where_the_table_is_read(tmp_path):
+    from softlogit.io.frame import Frame
+
+    path = _csv(tmp_path, "a,a,target\n1,2,0\n3,4,1\n", "dup.csv")
+    with pytest.raises(DataError, match=r"^.*dup\.csv: column 'a' appears 2 times; column names "
+                                        r"must be unique$"):
+        read_data(path)
+    np.savez(tmp_path / "dup.npz", X=np.zeros((2, 3)), feature_names=np.array(["p", "q", "p"]))
+    with pytest.raises(DataError, match=r"dup\.npz: column 'p' appears 2 times"):
+        read_data(tmp_path / "dup.npz")
+    table = pa.Table.from_arrays([pa.array([1.0]), pa.array([2.0]), pa.array([3.0])],
+                                 names=["x", "y", "y"])
+    with pytest.raises(DataError, match=r"^given: column 'y' appears 2 times"):
+        Frame("given", table=table)

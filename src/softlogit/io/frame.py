@@ -20,6 +20,9 @@ DEFAULT_TARGETS = ("target", "label", "class", "y")
 class Frame:
     """Data from one source.
 
+    A table's column names must be unique (a :class:`DataError` otherwise): columns are found by
+    name, for the target and when a model encodes new data.
+
     Attributes
     ----------
     source : the file path or bundled data-set name, used in error messages.
@@ -34,6 +37,10 @@ class Frame:
     sparse: object = None
     label: np.ndarray | None = None
     zero_based: bool | None = None
+
+    def __post_init__(self):
+        if self.table is not None:
+            check_unique_names(self.table.column_names, self.source)
 
     @property
     def n_rows(self) -> int:
@@ -57,6 +64,17 @@ class Frame:
     def drop(self, name: str) -> Frame:
         """The frame without column ``name`` (tabular sources only)."""
         return Frame(self.source, table=self.table.drop_columns([name]))
+
+
+def check_unique_names(names, source: str) -> None:
+    """An error naming the first column name that appears more than once in ``names``."""
+    from collections import Counter
+
+    repeated = [(name, n) for name, n in Counter(names).items() if n > 1]
+    if repeated:
+        name, n = repeated[0]
+        raise DataError(f"{source}: column {name!r} appears {n} times; column names must be "
+                        f"unique")
 
 
 def find_target(frame: Frame, target: str | None) -> str | None:

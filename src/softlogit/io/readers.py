@@ -26,7 +26,7 @@ import numpy as np
 
 from softlogit.io.datasets import BUNDLED, load_bundled
 from softlogit.io.errors import DataError
-from softlogit.io.frame import Frame
+from softlogit.io.frame import Frame, check_unique_names
 
 _FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
@@ -118,6 +118,7 @@ def _read_npz(path):
         if names is None:
             names = [f"x{j}" for j in range(X.shape[1])]
         names = [str(n) for n in names]
+        check_unique_names(names, path)
         if len(names) != X.shape[1]:
             raise DataError(f"{path}: 'feature_names' has {len(names)} names but 'X' has "
                             f"{X.shape[1]} columns")
