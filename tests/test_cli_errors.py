@@ -169,3 +169,24 @@ def test_fit_with_infinite_C_prints_inf_and_tags_it_in_metrics(workspace, tmp_pa
     params = json.loads((out / "metrics.json").read_text())["model"]["params"]
     assert params["C"] == {"__float__": "inf"} == json_float(float("inf"))
     assert softlogit.load(out / "model.softlogit").estimator.C == float("inf")
+
+
+def test_integer_looking_text_labels_stay_distinct_through_fit_and_evaluate(tmp_path, capsys):
+    import json
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=40)
+    labels = np.where(x + 0.3 * rng.normal(size=40) > 0, "01", "1")
+    data = tmp_path / "codes.csv"
+    data.write_text("x,target\n" + "".join(f"{a!r},{b}\n" for a, b in zip(x, labels)))
+    assert main(["fit", str(data), "--test-size", "0", "--no-figures", "--out",
+                 str(tmp_path / "run")]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["classes"] == [{"label": c, "count": int(np.sum(labels == c))}
+                                  for c in ("01", "1")]
+    assert main(["evaluate", str(tmp_path / "run" / "model.softlogit"), str(data), "--out",
+                 str(tmp_path / "eval"), "--no-figures"]) == 0
+    evaluation = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert [c["label"] for c in evaluation["classes"]] == ["01", "1"]
+    assert evaluation["evaluation"]["accuracy"] == metrics["train"]["accuracy"]
+    assert "Traceback" not in capsys.readouterr().err

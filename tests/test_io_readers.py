@@ -133,3 +133,25 @@ def test_duplicate_column_names_are_refused_where_the_table_is_read(tmp_path):
                                  names=["x", "y", "y"])
     with pytest.raises(DataError, match=r"^given: column 'y' appears 2 times"):
         Frame("given", table=table)
+
+
+def test_csv_target_keeps_labels_apart_that_typing_would_merge(tmp_path):
+    # "01" and "1" are different labels in the file; PyArrow alone reads both as the integer 1
+    merged = read_data(_csv(tmp_path, "x,target\n1,01\n2,1\n3,01\n4,1\n", "merged.csv"))
+    _, y, _ = split_target(merged)
+    assert y.dtype.kind == "U" and y.tolist() == ["01", "1", "01", "1"]
+    assert check_classes(y, merged.source, "target").tolist() == ["01", "1"]
+    for text, labels in [("1\n1.0\n2", ["1", "1.0", "2"]), ("true\nTrue\nfalse",
+                                                          ["true", "True", "false"])]:
+        _, y, _ = split_target(read_data(_csv(tmp_path, "x,y\n" + "\n".join(
+            f"{i},{v}" for i, v in enumerate(text.split("\n"))) + "\n", "t.csv")))
+        assert y.tolist() == labels
+    # a missing label is still missing when the labels stay text
+    gaps = read_data(_csv(tmp_path, "x,y\n1,01\n2,\n3,1\n", "gaps.csv"))
+    with pytest.raises(DataError, match="target column 'y' has 1 missing values"):
+        split_target(gaps)
+    # numbers that stay distinct are still numbers: whole floats become ints
+    _, y, _ = split_target(read_data(_csv(tmp_path, "x,y\n1,0.0\n2,1.0\n3,2.0\n", "f.csv")))
+    assert y.dtype.kind == "i" and y.tolist() == [0, 1, 2]
+    _, y, _ = split_target(read_data(_csv(tmp_path, "x\ty\n1\t7\n2\t-3\n", "i.tsv")))
+    assert y.dtype.kind == "i" and y.tolist() == [7, -3]

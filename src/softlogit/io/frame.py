@@ -6,7 +6,7 @@ it by :func:`split_target`, and the features are encoded by :mod:`softlogit.io.e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,8 @@ class Frame:
     sparse : a SciPy CSR matrix of features, for the LIBSVM/svmlight format.
     label : the target that comes with the format (svmlight), else ``None``.
     zero_based : whether the svmlight feature indices start at 0 (else at 1).
+    text_column : for text formats (CSV/TSV), a function giving a column as the texts written in
+        the file, so that :func:`split_target` can keep labels such as ``01`` and ``1`` apart.
     """
 
     source: str
@@ -37,6 +39,7 @@ class Frame:
     sparse: object = None
     label: np.ndarray | None = None
     zero_based: bool | None = None
+    text_column: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.table is not None:
@@ -108,12 +111,18 @@ def split_target(frame: Frame, target: str | None = None) -> tuple[Frame, np.nda
     -------
     features : the frame without the target column.
     y : (m,) labels: integers, strings or booleans as in the source (whole floats become ints).
+        In a text file (CSV/TSV) the labels are numbers, as PyArrow reads the column, only when
+        that keeps every distinct label distinct; when two different texts would become the
+        same number or boolean (``01`` and ``1``, ``1`` and ``1.0``, ``true`` and ``True``) the
+        labels are the texts as written.
     name : the target column's name (``None`` for svmlight).
     """
     name = find_target(frame, target)
     if name is None:
         return frame, _labels(frame.label, frame.source, "label"), None
     column = frame.table.column(name)
+    if frame.text_column is not None:
+        column = _distinct_labels(column, frame.text_column(name))
     if column.null_count:
         raise DataError(f"{frame.source}: target column {name!r} has {column.null_count} "
                         f"missing values")
@@ -133,6 +142,30 @@ def check_classes(y: np.ndarray, source: str, name: str | None) -> np.ndarray:
         raise DataError(f"{source}: {what} has only one class ({only!r}); "
                         f"a classifier needs at least two")
     return classes
+
+
+def _distinct_labels(parsed, text):
+    """``parsed`` (a column as PyArrow typed it), or ``text`` (as written) where typing it maps
+    two different texts to the same value; missing entries stay missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if _is_text(parsed.type) or len(text) != len(parsed):
+        return parsed
+    valid = parsed.is_valid()
+    n_values = pc.count_distinct(parsed.filter(valid)).as_py()
+    n_texts = pc.count_distinct(text.filter(valid)).as_py()
+    if n_values == n_texts:
+        return parsed
+    return pc.if_else(valid, text.cast(pa.string()), pa.scalar(None, pa.string()))
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _arrow_labels(column, source: str, name: str) -> np.ndarray:

@@ -3,7 +3,9 @@
 The format is chosen by the file's extension:
 
 ========================================  ====================================================
-``.csv`` (also ``.csv.gz``, ``.csv.bz2``)  :func:`pyarrow.csv.read_csv`; typed columns
+``.csv`` (also ``.csv.gz``, ``.csv.bz2``)  :func:`pyarrow.csv.read_csv`; typed columns (the
+                                           target stays text where typing would merge
+                                           labels such as ``01`` and ``1``)
 ``.tsv``                                   the same, tab-separated
 ``.parquet``, ``.pq``                      :func:`pyarrow.parquet.read_table`
 ``.npy``                                   a 2-D array (columns ``x0, x1, …``) or a structured
@@ -82,9 +84,17 @@ def read_data(spec) -> Frame:
 
 
 def _read_csv(path, delimiter=","):
+    import pyarrow as pa
     import pyarrow.csv as pv
 
-    return Frame(path, table=pv.read_csv(path, parse_options=pv.ParseOptions(delimiter=delimiter)))
+    parse = pv.ParseOptions(delimiter=delimiter)
+
+    def text_column(name):
+        # The column as written; read again only for a target that PyArrow typed (see Frame).
+        convert = pv.ConvertOptions(include_columns=[name], column_types={name: pa.string()})
+        return pv.read_csv(path, parse_options=parse, convert_options=convert).column(name)
+
+    return Frame(path, table=pv.read_csv(path, parse_options=parse), text_column=text_column)
 
 
 def _read_tsv(path):
