@@ -32,6 +32,7 @@ def workspace(tmp_path_factory):
     (root / "nan.csv").write_text("a,b,label\n1,,x\n3,4,y\nnan,6,x\n7,8,y\n")
     (root / "extra.csv").write_text("a,b,kind,c\n1,2,p,3\n")
     (root / "unseen.csv").write_text("a,b,kind\n1,2,r\n")
+    np.save(root / "plain.npy", np.zeros((2, 3)))
     (root / "dup.csv").write_text("a,a,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
     (root / "unseen_label.csv").write_text("a,b,kind,label\n1,2,p,hi\n1,2,q,maybe\n")
     model = (root / "run" / "model.softlogit").read_bytes()
@@ -67,6 +68,10 @@ CASES = {
     "wrong columns": (["predict", "{root}/run/model.softlogit", "{root}/extra.csv", "--out",
                        "{root}/existing/predictions.csv"],
                       "extra.csv: has 4 feature columns but the model expects 3; unexpected: c"),
+    "renamed columns": (["predict", "{root}/run/model.softlogit", "{root}/plain.npy", "--out",
+                         "{root}/existing/predictions.csv"],
+                        "plain.npy: the names of its 3 feature columns differ from those the "
+                        "model was trained on; missing: a, b, kind; unexpected: x0, x1, x2"),
     "unseen category": (["predict", "{root}/run/model.softlogit", "{root}/unseen.csv", "--out",
                          "{root}/existing/predictions.csv"],
                         "unseen.csv: column 'kind' has category 'r' not seen in training"),

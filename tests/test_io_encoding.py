@@ -82,6 +82,21 @@ def test_wrong_columns_at_transform_are_named():
         enc.transform(_frame("new.csv", a=["1"], b=["x"]))
 
 
+def test_same_number_of_columns_with_other_names_says_the_names_differ():
+    enc = TableEncoder().fit(_frame(a=[1.0, 2.0], b=[3.0, 4.0]))
+    with pytest.raises(DataError) as info:
+        enc.transform(_frame("x.npy", x0=[1.0], x1=[2.0]))
+    assert str(info.value) == ("x.npy: the names of its 2 feature columns differ from those the "
+                               "model was trained on; missing: a, b; unexpected: x0, x1")
+    with pytest.raises(DataError, match=r"^new.csv: the names of its 2 feature columns differ "
+                                        r"from those the model was trained on; missing: b; "
+                                        r"unexpected: c$"):
+        enc.transform(_frame("new.csv", a=[1.0], c=[2.0]))
+    # the same names in another order are matched by name
+    np.testing.assert_array_equal(enc.transform(_frame("new.csv", b=[3.0], a=[1.0])),
+                                  enc.transform(_frame("new.csv", a=[1.0], b=[3.0])))
+
+
 def test_sparse_scaling_keeps_zeros_and_index_base_is_kept():
     X = sp.csr_matrix(np.array([[0.0, 0.0, 2.0, 0.0], [0.0, 4.0, 0.0, 1.0],
                                 [0.0, 0.0, 6.0, 3.0]]))

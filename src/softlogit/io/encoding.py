@@ -279,8 +279,12 @@ def _check_columns(frame: Frame, expected: list[str]) -> None:
     missing = [n for n in expected if n not in given]
     extra = [n for n in given if n not in expected]
     if missing or extra:
-        parts = [f"{frame.source}: has {len(given)} feature columns but the model expects "
-                 f"{len(expected)}"]
+        if len(given) == len(expected):  # the right number of columns, named otherwise
+            parts = [f"{frame.source}: the names of its {len(given)} feature columns differ "
+                     f"from those the model was trained on"]
+        else:
+            parts = [f"{frame.source}: has {len(given)} feature columns but the model expects "
+                     f"{len(expected)}"]
         if missing:
             parts.append(f"missing: {', '.join(missing[:10])}")
         if extra:
