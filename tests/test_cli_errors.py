@@ -195,3 +195,12 @@ def test_integer_looking_text_labels_stay_distinct_through_fit_and_evaluate(tmp_
     assert [c["label"] for c in evaluation["classes"]] == ["01", "1"]
     assert evaluation["evaluation"]["accuracy"] == metrics["train"]["accuracy"]
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_impute_mean_on_a_column_with_no_values_warns_in_words(tmp_path, capsys):
+    data = tmp_path / "allnan.csv"
+    data.write_text("a,e,target\n" + "".join(f"{i},,{i % 2}\n" for i in range(10)))
+    assert main(["fit", str(data), "--impute", "mean", "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"warning: {data}: column 'e' has no values; --impute mean fills "
+                                f"it with 0"]

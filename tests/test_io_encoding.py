@@ -124,3 +124,20 @@ def test_state_round_trip_rebuilds_the_same_encoder():
     new = _frame("new.csv", a=[2.0, None], b=["z", "x"])
     assert np.array_equal(enc.transform(new), again.transform(new))
     assert again.feature_names_out_ == enc.feature_names_out_
+
+
+def test_impute_mean_fills_a_column_with_no_values_with_zero_and_says_so():
+    import warnings
+
+    from softlogit.io.errors import DataWarning
+
+    frame = _frame("gaps.csv", a=[1.0, 2.0, 6.0], e=pa.array([None, None, None], pa.float64()),
+                   n=pa.array([None, None, None]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        enc = TableEncoder(impute="mean", standardize=False).fit(frame)
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (DataWarning, f"gaps.csv: column {name!r} has no values; --impute mean fills it with 0")
+        for name in ("e", "n")]
+    np.testing.assert_array_equal(enc.fill_, [3.0, 0.0, 0.0])
+    np.testing.assert_array_equal(enc.transform(frame)[:, 1:], 0.0)

@@ -7,6 +7,6 @@
 - :mod:`~softlogit.io.model_file` — the safe ``.softlogit`` model format.
 """
 
-from softlogit.io.errors import DataError, ModelFileError
+from softlogit.io.errors import DataError, DataWarning, ModelFileError
 
-__all__ = ["DataError", "ModelFileError"]
+__all__ = ["DataError", "DataWarning", "ModelFileError"]

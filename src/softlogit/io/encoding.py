@@ -9,7 +9,8 @@ What :class:`TableEncoder` learns at ``fit`` and applies unchanged at ``transfor
   column and value (``handle_unknown="error"``), or gives all-zero indicators (``"ignore"``).
 - *Missing values.* An error naming the columns and row counts, unless ``impute="mean"``: then
   numeric columns are filled with their training means and a missing category gets all-zero
-  indicators. Infinite values are always an error.
+  indicators; a numeric column with no values at all is filled with 0, with a
+  :class:`~softlogit.io.errors.DataWarning` naming it. Infinite values are always an error.
 - *Scaling.* With ``standardize=True`` numeric columns become ``(x − mean) / std`` (training
   mean and standard deviation; a constant column keeps scale 1). Sparse (svmlight) data are only
   divided by the standard deviation, so that zeros stay zeros. Indicators are not scaled.
@@ -96,9 +97,8 @@ class TableEncoder:
         self.scale_ = np.ones(n_out)
         raw = self._dense_matrix(frame, fill=None)  # NaN where missing; checks the policy
         numeric = self._numeric_mask()
-        with np.errstate(invalid="ignore"):
-            means = np.nanmean(raw[:, numeric], axis=0) if raw.shape[0] else np.zeros(0)
-        self.fill_[numeric] = np.where(np.isnan(means), 0.0, means)
+        self.fill_[numeric] = _column_means(raw[:, numeric], frame.source,
+                                            np.array(self.feature_names_out_)[numeric])
         if self.standardize:
             filled = np.where(np.isnan(raw), self.fill_, raw)
             self.center_[numeric] = filled[:, numeric].mean(axis=0)
@@ -290,6 +290,24 @@ def _check_columns(frame: Frame, expected: list[str]) -> None:
         if extra:
             parts.append(f"unexpected: {', '.join(extra[:10])}")
         raise DataError("; ".join(parts))
+
+
+def _column_means(values: np.ndarray, source: str, names) -> np.ndarray:
+    """Means of the present (non-NaN) values of each column; a column with none gets 0, with
+    a :class:`~softlogit.io.errors.DataWarning` naming it."""
+    present = ~np.isnan(values)
+    counts = present.sum(axis=0)
+    sums = np.where(present, values, 0.0).sum(axis=0)
+    empty = counts == 0
+    if empty.any():
+        import warnings
+
+        from softlogit.io.errors import DataWarning
+
+        for name in np.asarray(names)[empty].tolist():
+            warnings.warn(f"{source}: column {name!r} has no values; --impute mean fills it "
+                          f"with 0", DataWarning, stacklevel=3)
+    return np.where(empty, 0.0, sums / np.maximum(counts, 1))
 
 
 def _sparse_std(X) -> np.ndarray:
