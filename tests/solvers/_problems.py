@@ -101,3 +101,19 @@ def newton_cd_solution(name, penalty, l1_ratio=None, C=0.5):
 
     return solve(objective(name, penalty=penalty, l1_ratio=l1_ratio, C=C), "newton-cd",
                  tol=1e-10)
+
+
+def bounded_factor(monkeypatch, limit=1000):
+    """Count Cholesky attempts; fail loudly instead of spinning if they are not bounded."""
+    from softlogit.solvers import newton as newton_mod
+    calls = []
+    real = newton_mod._factor
+
+    def counting(H):
+        calls.append(1)
+        if len(calls) > limit:
+            raise RuntimeError(f"more than {limit} Cholesky attempts in one fit: unbounded loop")
+        return real(H)
+
+    monkeypatch.setattr(newton_mod, "_factor", counting)
+    return calls

@@ -10,7 +10,7 @@ from softlogit.solvers import available, solve
 from softlogit.solvers.auto import choose_solver
 from softlogit.solvers.common import hessian_flops
 
-from ._problems import objective, sparse_problem
+from ._problems import bounded_factor, objective, sparse_problem
 
 
 def test_registered_for_every_penalty():
@@ -92,3 +92,34 @@ def test_every_solver_takes_the_shared_options(solver, capsys):
     assert [c.iteration for c in calls] == list(range(1, n_seen + 1))
     err = capsys.readouterr().err
     assert err.count("iter") == len(calls) and "objective" in err
+
+
+@pytest.mark.parametrize("loss", ["binary", "multinomial"])
+def test_overflowing_hessian_falls_back_to_a_gradient_solver(loss, monkeypatch):
+    """float32 features of magnitude 1e30: the Hessian overflows, the gradient does not. The
+    small problem picks Newton; auto reruns it with L-BFGS and reaches the float64 optimum."""
+    from softlogit.solvers.warnings import SingularHessianWarning
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)) * 1e30
+    y = (X[:, 0] / 1e30 + rng.normal(size=200) > 0).astype(int)
+    if loss == "multinomial":
+        y = y + (X[:, 1] > 0)
+    # no intercept: with features of 1e30 its gradient (≈ 0.1) is far below tol·‖∇J(0)‖ ≈ 1e25,
+    # so the shared stopping rule would not fit it, whatever the solver
+    obj = LinearObjective(X.astype(np.float32), y, loss=loss, penalty=None, fit_intercept=False)
+    assert choose_solver(obj)[0] == "newton"
+    bounded_factor(monkeypatch)  # an unbounded ridge loop fails instead of hanging
+    with pytest.warns(SingularHessianWarning, match="overflowed in float32"):
+        res = solve(obj, "auto", tol=1e-6)
+    assert res.converged and res.solver == "lbfgs"
+    assert res.info["auto_fallback_from"] == "newton" and "fell back to lbfgs" in \
+        res.info["auto_reason"]
+    exact_obj = LinearObjective(X / 1e30, y, loss=loss, penalty=None, fit_intercept=False)
+    exact = solve(exact_obj, "newton", tol=1e-10)
+    assert exact.converged
+    # the same model: coefficients scaled by exactly 1e-30 (float32 precision, tol 1e-6)
+    ours = np.asarray(obj.unpack(res.params)[0], dtype=np.float64) * 1e30
+    theirs = exact_obj.unpack(exact.params)[0]
+    if loss == "multinomial":  # rows are defined up to a common shift without a penalty
+        ours, theirs = ours - ours.mean(axis=0), theirs - theirs.mean(axis=0)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)

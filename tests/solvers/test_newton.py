@@ -12,7 +12,7 @@ from softlogit.solvers import solve
 from softlogit.solvers.newton import known_null_space
 from softlogit.solvers.warnings import SingularHessianWarning, SolverWarning
 
-from ._problems import objective, sklearn_reference, sparse_problem
+from ._problems import bounded_factor, objective, sklearn_reference, sparse_problem
 
 
 def centred(obj, params):
@@ -148,3 +148,56 @@ def test_line_search_fallback_takes_a_gradient_step(monkeypatch):
     assert res.info["fallbacks"] and "gradient step" in res.info["fallbacks"][0]
     assert np.all(np.diff(res.objective_history) < 0)  # the gradient steps still descend
     assert res.objective < res.objective_history[0]
+
+
+def huge_float32_problem(loss="binary"):
+    """float32 features of magnitude 1e30: the gradient (≈ 1e30) is representable, the Hessian
+    (≈ 1e60 > 3.4e38) is not."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = rng.integers(0, 2 if loss == "binary" else 3, size=200)
+    return X, y, LinearObjective((X * 1e30).astype(np.float32), y, loss=loss)
+
+
+@pytest.mark.parametrize("loss", ["binary", "multinomial"])
+@pytest.mark.parametrize("inner", ["cholesky", "cg"])
+def test_overflowing_float32_hessian_stops_with_a_reason(monkeypatch, inner, loss):
+    """The float32 Hessian overflows to inf; no ridge can repair it. Newton must not grow a
+    ridge forever: it stops at once, warns, and says why and what to do."""
+    _, _, obj = huge_float32_problem(loss)
+    calls = bounded_factor(monkeypatch)
+    with pytest.warns(SingularHessianWarning, match="overflowed in float32"):
+        res = solve(obj, "newton", inner=inner)
+    assert not res.converged and res.n_iter == 0
+    assert res.info["hessian_overflow"] is True
+    assert "overflowed in float32" in res.reason and "rescale X" in res.reason
+    assert len(calls) <= 1
+    assert np.all(res.params == 0)  # nothing was changed by a step that could not be computed
+
+
+def test_ridge_growth_is_bounded(monkeypatch):
+    """A Hessian that no ridge makes factorisable gets a bounded number of tries, then the
+    steepest-descent direction with a warning."""
+    from softlogit.solvers import newton as newton_mod
+    from scipy.linalg import LinAlgError
+    calls = []
+
+    def never(H):
+        calls.append(1)
+        if len(calls) > 1000:
+            raise RuntimeError("unbounded ridge loop")
+        raise LinAlgError("refused for the test")
+
+    monkeypatch.setattr(newton_mod, "_factor", never)
+    obj = objective("iris")
+    g = np.asarray(obj.gradient(obj.zeros()), dtype=np.float64)
+    d, (kind, message) = newton_mod._cholesky_direction(obj, obj.zeros().astype(np.float64), g,
+                                                        known_null_space(obj))
+    assert len(calls) == 1 + newton_mod.RIDGE_TRIES
+    np.testing.assert_array_equal(d, -g)
+    assert kind == "singular" and "no ridge" in message
+    calls.clear()
+    with pytest.warns(SingularHessianWarning, match="no ridge"):
+        res = solve(obj, "newton", inner="cholesky", tol=1e-3, max_iter=50)
+    assert len(calls) <= 50 * (1 + newton_mod.RIDGE_TRIES)
+    assert np.all(np.diff(res.objective_history) < 0)  # the gradient steps still descend

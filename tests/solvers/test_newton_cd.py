@@ -146,3 +146,17 @@ def test_uncentred_features_converge_in_few_iterations():
         centred = solve(LinearObjective(Xc, y, loss=loss, penalty="elasticnet", l1_ratio=0.5,
                                         C=0.5), "newton-cd", tol=1e-10, max_iter=50)
         assert abs(res.objective - centred.objective) <= 1e-9 * abs(centred.objective)
+
+
+def test_overflowing_float32_hessian_stops_with_a_reason():
+    """float32 features of magnitude 1e30: the Hessian overflows; proximal Newton stops at
+    once with a warning and a reason, instead of iterating on a NaN model."""
+    from softlogit.solvers.warnings import SingularHessianWarning
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(200, 5)) * 1e30).astype(np.float32)
+    obj = LinearObjective(X, rng.integers(0, 2, 200).astype(float), loss="binary",
+                          penalty="l1", C=0.1)
+    with pytest.warns(SingularHessianWarning, match="overflowed in float32"):
+        res = solve(obj, "newton-cd")
+    assert not res.converged and res.n_iter == 0 and res.info["hessian_overflow"] is True
+    assert "overflowed in float32" in res.reason

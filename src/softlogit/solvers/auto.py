@@ -35,6 +35,11 @@ digits; the full Hessian paid off only below ~5e6 multiply-adds; proximal Newton
 to ~1e7 (m=20000, p=20) and lost from 2e8 (m=20000, p=100) and on digits (4e8). A speed pass
 re-tunes these from the benchmark harness.
 
+If a Newton pick stops because the Hessian overflowed in X's dtype (``info["hessian_overflow"]``,
+e.g. float32 features of magnitude 1e30), the fit is rerun with a gradient-only solver
+(``"lbfgs"``, or ``"proximal"`` with an L1 term) and ``info["auto_fallback_from"]`` names
+the solver that failed.
+
 The chosen solver runs with the caller's options; its :class:`SolverResult` comes back with
 ``info["auto_choice"]`` and ``info["auto_reason"]`` added (``result.solver`` stays the chosen
 solver's name).
@@ -112,8 +117,26 @@ def auto(objective, params0=None, **options):
                       sparse=objective.design.is_sparse)
     with _blas_threads(objective):
         result = spec.run(objective, params0, **{**implied, **options})
+        if result.info.get("hessian_overflow"):
+            result, name, reason = _gradient_only(objective, params0, options, result, name)
     info = dict(result.info, auto_choice=name, auto_reason=reason)
     return dataclasses.replace(result, info=info)
+
+
+def _gradient_only(objective, params0, options, failed, failed_name):
+    """Rerun a Newton pick whose Hessian overflowed (X's dtype) with a gradient-only solver.
+
+    Gradients of huge features can still be representable where ``X̃ᵀDX̃`` is not (float32
+    features of magnitude 1e30: gradient ≈ 1e30, Hessian ≈ 1e60 > 3.4e38).
+    """
+    name = "proximal" if objective.penalty.l1 else "lbfgs"
+    spec = get_solver(name, penalty=_penalty_name(objective),
+                      sparse=objective.design.is_sparse)
+    result = spec.run(objective, params0, **options)
+    reason = (f"{failed_name} stopped: {failed.reason}; fell back to {name}, which needs "
+              "only gradients")
+    info = dict(result.info, auto_fallback_from=failed_name)
+    return dataclasses.replace(result, info=info), name, reason
 
 
 def _blas_threads(objective):

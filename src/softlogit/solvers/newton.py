@@ -31,7 +31,13 @@ and is listed in ``info["fallbacks"]``):
 
 - Cholesky fails or a pivot is below ``SINGULAR_PIVOT`` × the largest (a genuinely singular
   Hessian, e.g. duplicated columns without a penalty) → a ridge ``τ I`` is added, ``τ``
-  growing ×100 from ``RIDGE_START`` × the mean diagonal until the factorisation succeeds;
+  growing ×``RIDGE_GROWTH`` from ``RIDGE_START`` × the mean diagonal until the factorisation
+  succeeds, at most ``RIDGE_TRIES`` times; if none succeeds → the steepest-descent direction;
+- the Hessian (or the first Hessian product of a CG solve) is NaN or infinite — it
+  overflowed in X's dtype, e.g. float32 features of magnitude 1e30 — → no ridge can repair
+  that: the solver stops (``converged=False``, ``info["hessian_overflow"] = True``) with a
+  reason that says to rescale X, fit in float64 or use a gradient-only solver (``"auto"``
+  does the last by itself);
 - CG meets non-positive curvature on its first direction → the steepest-descent direction;
 - no step along ``d`` passes the line search → one line search along ``−∇J``; if that also
   fails, the solver stops with the reason "line search failed …".
@@ -61,6 +67,11 @@ CHOLESKY_MAX_FLOPS = 5e6
 SINGULAR_PIVOT = 1e4 * np.finfo(np.float64).eps
 #: First ridge tried, relative to the mean Hessian diagonal.
 RIDGE_START = 1e-10
+#: Factor by which the ridge grows after each failed factorisation, and how many are tried
+#: (1e-10 up to 1e+8 times the mean diagonal, far beyond any rounding-level indefiniteness of
+#: a finite positive semi-definite matrix); then the step falls back to steepest descent.
+RIDGE_GROWTH = 100.0
+RIDGE_TRIES = 10
 #: Default cap on CG iterations per Newton step: min(n_params, CG_MAX_ITER).
 CG_MAX_ITER = 250
 
@@ -113,7 +124,7 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         value, grad = objective.loss_gradient(x)
         return float(value), np.asarray(grad, dtype=np.float64)
 
-    def fallback(kind, category, message):
+    def fallback(kind, message, category=SingularHessianWarning):
         track.info["fallbacks"].append(f"iteration {track.n_iter + 1}: {message}")
         if kind not in warned:
             warned.add(kind)
@@ -127,14 +138,18 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         if use_cholesky:
             d, problem = _cholesky_direction(objective, theta, g, null)
             if problem:
-                fallback("singular", SingularHessianWarning, problem)
+                fallback(*problem)
         else:
             forcing = min(0.5, np.sqrt(np.linalg.norm(g) / track.rule.reference_norm))
             d, n_cg, problem = _cg_direction(objective.hessian_operator(theta), g, forcing,
-                                             cg_max_iter)
+                                             cg_max_iter, objective.dtype)
             track.info["cg_iterations"] = track.info.get("cg_iterations", 0) + n_cg
             if problem:
-                fallback("curvature", SingularHessianWarning, problem)
+                fallback(*problem)
+        if d is None:  # the Hessian overflowed: nothing to fall back on, stop and say why
+            track.info["hessian_overflow"] = True
+            reason = problem[1]
+            break
         if null is not None:
             d -= null @ (null.T @ d)
         # line search, falling back to steepest descent
@@ -147,8 +162,8 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
                 reason = ("line search failed: no step along the Newton or the gradient "
                           "direction decreases the objective")
                 break
-            fallback("linesearch", LineSearchWarning, "no step along the Newton direction "
-                     "decreased the objective; took a gradient step instead")
+            fallback("linesearch", "no step along the Newton direction decreased the "
+                     "objective; took a gradient step instead", LineSearchWarning)
         theta, f, g = step.theta, step.value, step.grad
         # check
         track.n_iter += 1
@@ -185,8 +200,14 @@ def known_null_space(objective):
 
 
 def _cholesky_direction(objective, theta, g, null):
-    """Solve ``(∇²J + c N Nᵀ) d = −g``; on a singular Hessian add a ridge and say so."""
+    """Solve ``(∇²J + c N Nᵀ) d = −g``; on a singular Hessian add a ridge and say so.
+
+    Returns ``(d, problem)``: ``problem`` is ``None`` or ``(kind, message)`` for the warning;
+    ``d`` is ``None`` when the Hessian is not finite (no ridge can repair an overflow).
+    """
     H = np.asarray(objective.hessian(theta), dtype=np.float64)
+    if not np.all(np.isfinite(H)):
+        return None, ("overflow", hessian_overflow_message("Hessian", objective.dtype))
     scale = float(np.mean(np.abs(np.diag(H)))) or 1.0
     if null is not None:
         H += scale * (null @ null.T)
@@ -195,16 +216,27 @@ def _cholesky_direction(objective, theta, g, null):
     except LinAlgError as err:
         cause = str(err)
     tau = RIDGE_START * scale
-    while True:
+    for _ in range(RIDGE_TRIES):
         try:
             factor = _factor(H + tau * np.eye(H.shape[0]))
-            break
         except LinAlgError:
-            tau *= 100.0
-    return -cho_solve(factor, g, check_finite=False), (
-        f"the Hessian is singular or indefinite ({cause}); solved with a ridge "
-        f"{tau:.2e}·I added (duplicated or constant columns, or separable data without a "
-        "penalty, cause this)")
+            tau *= RIDGE_GROWTH
+            continue
+        return -cho_solve(factor, g, check_finite=False), ("singular", (
+            f"the Hessian is singular or indefinite ({cause}); solved with a ridge "
+            f"{tau:.2e}·I added (duplicated or constant columns, or separable data without a "
+            "penalty, cause this)"))
+    return -g, ("singular", f"the Hessian is singular or indefinite ({cause}) and no ridge up "
+                f"to {tau / RIDGE_GROWTH:.2e}·I made it factorisable; took a steepest-descent "
+                "direction")
+
+
+def hessian_overflow_message(what, dtype) -> str:
+    """Why a Hessian (or a Hessian product) came out NaN or infinite, and what to do."""
+    return (f"the {what} is not finite: it overflowed in {np.dtype(dtype).name} (features of "
+            "huge magnitude make X̃ᵀDX̃ exceed the largest representable value), so no Newton "
+            "step can be computed; rescale X, fit in float64, or use a gradient-only solver "
+            "('lbfgs', or 'proximal' with an L1 term)")
 
 
 def _factor(H):
@@ -219,12 +251,14 @@ def _factor(H):
     return factor
 
 
-def _cg_direction(hessp, g, forcing, max_iter):
+def _cg_direction(hessp, g, forcing, max_iter, dtype=np.float64):
     """Truncated CG for ``∇²J d = −g`` (hand-written: SciPy's ``cg`` cannot report the
     non-positive curvature on which a Newton-CG step must stop).
 
-    Returns ``(d, iterations, problem)``; ``problem`` is a message when the first direction
-    already has non-positive curvature and ``d = −g`` is returned instead.
+    Returns ``(d, iterations, problem)``; ``problem`` is ``(kind, message)`` when the first
+    direction already has non-positive curvature (``d = −g`` is returned instead) or the first
+    Hessian product is not finite (overflow in ``dtype``; ``d`` is ``None``). A later
+    non-finite product ends CG with the direction built so far.
     """
     d = np.zeros_like(g)
     r = -g.copy()
@@ -233,14 +267,20 @@ def _cg_direction(hessp, g, forcing, max_iter):
     target = forcing * np.sqrt(rr)
     top = 0.0  # largest Rayleigh quotient seen: the scale for "zero" curvature
     for i in range(max_iter):
-        Hp = np.asarray(hessp(p), dtype=np.float64)
-        pp = float(p @ p)
-        curv = float(p @ Hp)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught just below
+            Hp = np.asarray(hessp(p), dtype=np.float64)
+            pp = float(p @ p)
+            curv = float(p @ Hp)
+        if not (np.isfinite(curv) and np.all(np.isfinite(Hp))):
+            if i == 0:
+                return None, 1, ("overflow", hessian_overflow_message("Hessian product",
+                                                                      dtype))
+            return d, i + 1, None
         top = max(top, curv / pp)
         if curv <= SINGULAR_PIVOT * top * pp:
             if i == 0:
-                return -g, 1, ("the Hessian has no positive curvature along the gradient; "
-                               "took a steepest-descent direction")
+                return -g, 1, ("curvature", "the Hessian has no positive curvature along the "
+                               "gradient; took a steepest-descent direction")
             return d, i + 1, None
         alpha = rr / curv
         d += alpha * p

@@ -29,6 +29,11 @@ The softmax's invariant directions (:func:`~softlogit.solvers.newton.known_null_
 projected out of ``d``, as in :mod:`~softlogit.solvers.newton`, so the intercepts keep their
 sum (zero from a cold start) instead of drifting.
 
+Stop: a Hessian with NaN or infinite entries (it overflowed in X's dtype, e.g. float32 features
+of magnitude 1e30) leaves no model to minimise; the solver stops with ``converged=False``,
+``info["hessian_overflow"] = True``, a :class:`~softlogit.solvers.warnings.SingularHessianWarning`
+and a reason that says what to do (``"auto"`` then falls back to ``"proximal"``).
+
 Fallback: if the model gives no descent (``Δ ≥ 0``) or no step passes the line search, a
 proximal-gradient step with backtracking is taken instead, with a
 :class:`~softlogit.solvers.warnings.LineSearchWarning`. The full Hessian limits this solver to
@@ -44,11 +49,11 @@ import numpy as np
 
 from softlogit.solvers.common import StallDetector, final_params, initial_params, with_verbose
 from softlogit.solvers.iteration import Tracker
-from softlogit.solvers.newton import known_null_space
+from softlogit.solvers.newton import hessian_overflow_message, known_null_space
 from softlogit.solvers.l1 import l1_value, soft_threshold
 from softlogit.solvers.registry import register
 from softlogit.solvers.result import optimality_gradient
-from softlogit.solvers.warnings import LineSearchWarning
+from softlogit.solvers.warnings import LineSearchWarning, SingularHessianWarning
 
 ARMIJO_C = 1e-4
 MAX_HALVINGS = 40
@@ -104,6 +109,13 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     while reason is None:
         # model: exact Hessian; inner solve: coordinate descent
         H = np.asarray(objective.hessian(theta), dtype=np.float64)
+        if not np.all(np.isfinite(H)):  # overflow in X's dtype: no model to minimise
+            reason = hessian_overflow_message("Hessian", objective.dtype)
+            track.info["hessian_overflow"] = True
+            track.info["fallbacks"].append(f"iteration {track.n_iter + 1}: {reason}")
+            warnings.warn(f"newton-cd, iteration {track.n_iter + 1}: {reason}",
+                          SingularHessianWarning, stacklevel=3)
+            break
         forcing = min(0.1, np.sqrt(opt / track.rule.reference_norm))
         g_inf = float(np.max(np.abs(optimality_gradient(objective, theta, g))))
         S, g_red, recover = _eliminate_intercepts(H, g, mask)
