@@ -22,17 +22,23 @@ Each iteration is the same fixed sequence of named steps:
 **Known null space.** The softmax model is invariant under adding the same value to all K
 intercepts (and, without a penalty, the same vector to all K rows of W): ``∇²J`` is singular
 along those directions ``N`` and ``∇J ⟂ N``. That is not a failure, so it is handled silently:
-the Cholesky path factorises ``∇²J + c N Nᵀ`` (``c`` the mean Hessian diagonal), whose
-solution for a right-hand side ``⟂ N`` is the minimum-norm Newton step, and both paths project
-``d`` onto ``N^⊥``.
+the Cholesky path factorises ``∇²J + c N Nᵀ`` (in the Jacobi-scaled form below), whose
+solution for a right-hand side ``⟂ N`` is a Newton step, and both paths project ``d`` onto
+``N^⊥``.
+
+**Scaling.** The Cholesky path works on ``D⁻¹ ∇²J D⁻¹`` with ``D = diag(∇²J)^½`` (unit
+diagonal), so its singularity test and ridge are relative to each coordinate's own curvature:
+with a tiny ``C`` the penalty's curvature on W (``1/(C·Σs)``) is up to 1e18 times the
+intercepts', and tests scaled by the largest entries took a regular Hessian for a singular
+one and damped the intercept steps to nothing.
 
 **Fallbacks** (each emits a :class:`~softlogit.solvers.warnings.SolverWarning` the first time
 and is listed in ``info["fallbacks"]``):
 
 - Cholesky fails or a pivot is below ``SINGULAR_PIVOT`` × the largest (a genuinely singular
-  Hessian, e.g. duplicated columns without a penalty) → a ridge ``τ I`` is added, ``τ``
-  growing ×``RIDGE_GROWTH`` from ``RIDGE_START`` × the mean diagonal until the factorisation
-  succeeds, at most ``RIDGE_TRIES`` times; if none succeeds → the steepest-descent direction;
+  Hessian, e.g. duplicated columns without a penalty) → a ridge ``τ diag(∇²J)`` is added,
+  ``τ`` growing ×``RIDGE_GROWTH`` from ``RIDGE_START`` until the factorisation succeeds, at
+  most ``RIDGE_TRIES`` times; if none succeeds → the steepest-descent direction;
 - the Hessian (or the first Hessian product of a CG solve) is NaN or infinite — it
   overflowed in X's dtype, e.g. float32 features of magnitude 1e30 — → no ridge can repair
   that: the solver stops (``converged=False``, ``info["hessian_overflow"] = True``) with a
@@ -65,11 +71,11 @@ CHOLESKY_MAX_PARAMS = 1000
 CHOLESKY_MAX_FLOPS = 5e6
 #: A Cholesky pivot below this fraction of the largest means the Hessian is numerically singular.
 SINGULAR_PIVOT = 1e4 * np.finfo(np.float64).eps
-#: First ridge tried, relative to the mean Hessian diagonal.
+#: First ridge tried, relative to each Hessian diagonal entry.
 RIDGE_START = 1e-10
 #: Factor by which the ridge grows after each failed factorisation, and how many are tried
-#: (1e-10 up to 1e+8 times the mean diagonal, far beyond any rounding-level indefiniteness of
-#: a finite positive semi-definite matrix); then the step falls back to steepest descent.
+#: (1e-10 up to 1e+8 times the diagonal, far beyond any rounding-level indefiniteness of a
+#: finite positive semi-definite matrix); then the step falls back to steepest descent.
 RIDGE_GROWTH = 100.0
 RIDGE_TRIES = 10
 #: Default cap on CG iterations per Newton step: min(n_params, CG_MAX_ITER).
@@ -200,7 +206,20 @@ def known_null_space(objective):
 
 
 def _cholesky_direction(objective, theta, g, null):
-    """Solve ``(∇²J + c N Nᵀ) d = −g``; on a singular Hessian add a ridge and say so.
+    """Solve ``(∇²J + c N Nᵀ) d = −g`` in Jacobi-scaled form; on a singular Hessian add a
+    ridge and say so.
+
+    The system is solved as ``Ĥ y = −D⁻¹g``, ``d = D⁻¹y`` with ``D = diag(∇²J)^½`` and
+    ``Ĥ = D⁻¹ ∇²J D⁻¹`` (unit diagonal). Without the scaling, the pivot test, the null-space
+    term and the ridge are all measured against the *largest* diagonal entries; with a tiny
+    ``C`` those are the penalty's ``λ₂ = 1/(C·Σs)`` (1e17 at ``C = 1e-20``) on W, against
+    ``≈ p(1−p) ≤ ¼`` on the unpenalised intercepts. A perfectly regular Hessian then failed
+    the relative pivot test, and the ridge ``1e-10 · mean diag`` (≫ ¼) crushed the intercept
+    steps: Newton crawled for 100 iterations with the intercepts far from log class priors.
+    Scaled, each coordinate is measured against its own curvature, so the pivot test only
+    fires on a genuinely singular ``Ĥ`` and a ridge ``τ I`` on ``Ĥ`` is ``τ diag(∇²J)``: the
+    same relative damping of every coordinate. In scaled coordinates the known null space is
+    ``D N`` (orthonormalised), added with weight 1 = the mean diagonal of ``Ĥ``.
 
     Returns ``(d, problem)``: ``problem`` is ``None`` or ``(kind, message)`` for the warning;
     ``d`` is ``None`` when the Hessian is not finite (no ridge can repair an overflow).
@@ -208,27 +227,34 @@ def _cholesky_direction(objective, theta, g, null):
     H = np.asarray(objective.hessian(theta), dtype=np.float64)
     if not np.all(np.isfinite(H)):
         return None, ("overflow", hessian_overflow_message("Hessian", objective.dtype))
-    scale = float(np.mean(np.abs(np.diag(H)))) or 1.0
+    diag = np.diag(H).copy()
+    positive = diag > 0
+    # an exactly zero diagonal is an all-zero row and column (H is semi-definite): any scale
+    # does, the ridge below handles the singularity
+    scale = np.sqrt(np.where(positive, diag, 1.0))
+    Hs = H / scale[:, None] / scale[None, :]
     if null is not None:
-        H += scale * (null @ null.T)
+        Q, _ = np.linalg.qr(null * scale[:, None])
+        Hs += Q @ Q.T
+    rhs = -g / scale
     try:
-        return -cho_solve(_factor(H), g, check_finite=False), None
+        return cho_solve(_factor(Hs), rhs, check_finite=False) / scale, None
     except LinAlgError as err:
         cause = str(err)
-    tau = RIDGE_START * scale
+    tau = RIDGE_START
     for _ in range(RIDGE_TRIES):
         try:
-            factor = _factor(H + tau * np.eye(H.shape[0]))
+            factor = _factor(Hs + tau * np.eye(Hs.shape[0]))
         except LinAlgError:
             tau *= RIDGE_GROWTH
             continue
-        return -cho_solve(factor, g, check_finite=False), ("singular", (
+        return cho_solve(factor, rhs, check_finite=False) / scale, ("singular", (
             f"the Hessian is singular or indefinite ({cause}); solved with a ridge "
-            f"{tau:.2e}·I added (duplicated or constant columns, or separable data without a "
-            "penalty, cause this)"))
+            f"{tau:.2e}·diag(H) added (duplicated or constant columns, or separable data "
+            "without a penalty, cause this)"))
     return -g, ("singular", f"the Hessian is singular or indefinite ({cause}) and no ridge up "
-                f"to {tau / RIDGE_GROWTH:.2e}·I made it factorisable; took a steepest-descent "
-                "direction")
+                f"to {tau / RIDGE_GROWTH:.2e}·diag(H) made it factorisable; took a "
+                "steepest-descent direction")
 
 
 def hessian_overflow_message(what, dtype) -> str:
