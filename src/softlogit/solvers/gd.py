@@ -21,6 +21,7 @@ import numpy as np
 
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.registry import register
+from softlogit.solvers.result import grad_norm
 
 ARMIJO_C = 1e-4
 MAX_BACKTRACKS = 60
@@ -42,7 +43,7 @@ def gradient_descent(objective, params0=None, *, tol=1e-4, max_iter=1000, callba
     g = g.astype(np.float64)
     eta = float(learning_rate)
     prev = None
-    reason = track.record(theta, f, np.linalg.norm(g))
+    reason = track.record(theta, f, grad_norm(g))
     while reason is None:
         if step == "fixed":
             theta = theta - eta * g
@@ -52,7 +53,7 @@ def gradient_descent(objective, params0=None, *, tol=1e-4, max_iter=1000, callba
                 d_theta, d_g = theta - prev[0], g - prev[1]
                 curv = float(d_theta @ d_g)
                 eta = float(d_theta @ d_theta) / curv if curv > 0 else 2 * eta
-            gg = float(g @ g)
+            gn = grad_norm(g)  # ‖g‖² itself may overflow: use η·‖g‖·‖g‖
             accepted = False
             for _ in range(MAX_BACKTRACKS):
                 trial = theta - eta * g
@@ -61,7 +62,7 @@ def gradient_descent(objective, params0=None, *, tol=1e-4, max_iter=1000, callba
                     # (≈ η‖g‖²) is below the rounding of J, and halving further only spins.
                     break
                 f_trial, g_trial = objective.loss_gradient(trial)
-                if f_trial <= f - ARMIJO_C * eta * gg:
+                if f_trial <= f - ARMIJO_C * (eta * gn) * gn:
                     accepted = True
                     break
                 eta *= 0.5
@@ -73,5 +74,5 @@ def gradient_descent(objective, params0=None, *, tol=1e-4, max_iter=1000, callba
             theta, f, g_new = trial, f_trial, g_trial
         g = np.asarray(g_new, dtype=np.float64)
         track.n_iter += 1
-        reason = track.record(theta, f, np.linalg.norm(g))
+        reason = track.record(theta, f, grad_norm(g))
     return track.result(theta, reason)

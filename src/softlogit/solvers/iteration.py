@@ -47,6 +47,8 @@ class Tracker:
         self.grad_norms.append(float(grad_norm))
         if not np.isfinite(objective_value):
             return "objective is not finite"
+        if not np.isfinite(grad_norm):
+            return "gradient is not finite (NaN or infinite entries)"
         if self.rule.met(grad_norm):
             self.converged = True
             return "gradient norm below tolerance"

@@ -25,6 +25,7 @@ from scipy.optimize import minimize
 from softlogit.solvers.common import final_params, initial_params, with_verbose
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.registry import register
+from softlogit.solvers.result import grad_norm
 
 #: Number of (s, y) correction pairs kept (scipy's ``maxcor``; scikit-learn also uses 10).
 HISTORY_SIZE = 10
@@ -71,7 +72,7 @@ def lbfgs(objective, params0=None, *, tol=1e-4, max_iter=1000, callback=None,
     cache = _LastEvaluation(objective)
     f, g = cache(theta)
     state = {"theta": theta.copy()}
-    reason = track.record(theta, f, np.linalg.norm(g))
+    reason = track.record(theta, f, grad_norm(g))
     if reason is not None:
         return track.result(final_params(objective, theta), reason)
 
@@ -80,7 +81,7 @@ def lbfgs(objective, params0=None, *, tol=1e-4, max_iter=1000, callback=None,
         f_x, g_x = cache(x)
         track.n_iter += 1
         state["theta"] = x
-        state["reason"] = track.record(x, f_x, np.linalg.norm(g_x))
+        state["reason"] = track.record(x, f_x, grad_norm(g_x))
         if state["reason"] is not None:
             raise StopIteration
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from softlogit.solvers.result import grad_norm
 ARMIJO_C = 1e-4
 MAX_HALVINGS = 40
 #: |ΔJ| below this many ulps of |J| counts as "unchanged to rounding".
@@ -42,7 +43,7 @@ def backtracking(fun_grad, theta, value, grad, direction, *, dtype=np.float64):
     slope = float(grad @ direction)
     if not slope < 0:
         return None
-    grad_norm = np.linalg.norm(grad)
+    g_norm = grad_norm(grad)
     noise = ROUNDING_ULPS * np.finfo(dtype).eps * max(abs(value), 1e-300)
     t = 1.0
     for n in range(1, MAX_HALVINGS + 1):
@@ -51,7 +52,7 @@ def backtracking(fun_grad, theta, value, grad, direction, *, dtype=np.float64):
         if np.isfinite(f_trial):
             if f_trial <= value + ARMIJO_C * t * slope:
                 return Step(trial, f_trial, g_trial, t, n)
-            if abs(f_trial - value) <= noise and np.linalg.norm(g_trial) < grad_norm:
+            if abs(f_trial - value) <= noise and grad_norm(g_trial) < g_norm:
                 return Step(trial, f_trial, g_trial, t, n)
         t *= 0.5
     return None

@@ -61,6 +61,7 @@ from softlogit.solvers.common import (StallDetector, final_params, hessian_flops
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.linesearch import backtracking
 from softlogit.solvers.registry import register
+from softlogit.solvers.result import grad_norm
 from softlogit.solvers.warnings import LineSearchWarning, SingularHessianWarning
 
 #: Largest problem whose full Hessian is formed and Cholesky-factorised; above it, Newton-CG.
@@ -138,7 +139,7 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
                           stacklevel=3)
 
     f, g = fun_grad(theta)
-    reason = track.record(theta, f, np.linalg.norm(g))
+    reason = track.record(theta, f, grad_norm(g))
     while reason is None:
         # inner solve: the Newton direction
         if use_cholesky:
@@ -146,7 +147,7 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
             if problem:
                 fallback(*problem)
         else:
-            forcing = min(0.5, np.sqrt(np.linalg.norm(g) / track.rule.reference_norm))
+            forcing = min(0.5, np.sqrt(grad_norm(g) / track.rule.reference_norm))
             d, n_cg, problem = _cg_direction(objective.hessian_operator(theta), g, forcing,
                                              cg_max_iter, objective.dtype)
             track.info["cg_iterations"] = track.info.get("cg_iterations", 0) + n_cg
@@ -173,7 +174,7 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         theta, f, g = step.theta, step.value, step.grad
         # check
         track.n_iter += 1
-        reason = track.record(theta, f, np.linalg.norm(g))
+        reason = track.record(theta, f, grad_norm(g))
         reason = reason or stall.update(f, track.grad_norms[-1])
     return track.result(final_params(objective, theta), reason)
 

@@ -52,7 +52,7 @@ from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.newton import hessian_overflow_message, known_null_space
 from softlogit.solvers.l1 import l1_value, soft_threshold
 from softlogit.solvers.registry import register
-from softlogit.solvers.result import optimality_gradient
+from softlogit.solvers.result import grad_norm, optimality_gradient
 from softlogit.solvers.warnings import LineSearchWarning, SingularHessianWarning
 
 ARMIJO_C = 1e-4
@@ -102,7 +102,7 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         value, grad = objective.loss_gradient(x)
         grad = np.asarray(grad, dtype=np.float64)
         F = float(value) + l1_value(x, lam, mask)
-        return F, grad, float(np.linalg.norm(optimality_gradient(objective, x, grad)))
+        return F, grad, grad_norm(optimality_gradient(objective, x, grad))
 
     F, g, opt = evaluate(theta)
     reason = track.record(theta, F, opt)

@@ -26,7 +26,7 @@ from softlogit.solvers.common import final_params, initial_params, with_verbose
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.l1 import l1_value, soft_threshold
 from softlogit.solvers.registry import register
-from softlogit.solvers.result import optimality_gradient
+from softlogit.solvers.result import grad_norm, optimality_gradient
 
 #: Factor applied to L after each accepted step (lets the step size grow again).
 L_SHRINK = 0.8
@@ -109,17 +109,17 @@ def proximal(objective, params0=None, *, tol=1e-4, max_iter=5000, callback=None,
 
 
 def _opt_norm(objective, x, g):
-    return float(np.linalg.norm(optimality_gradient(objective, x, g)))
+    return grad_norm(optimality_gradient(objective, x, g))
 
 
 def _initial_lipschitz(fun_grad, x, g):
     """Curvature along the gradient from one probe: ``‖∇f(x + εd) − ∇f(x)‖ / ‖εd‖``."""
-    g_norm = float(np.linalg.norm(g))
+    g_norm = grad_norm(g)
     if g_norm == 0.0:
         return 1.0
     eps = 1e-3 / g_norm
     _, g_probe = fun_grad(x - eps * g)
-    return max(float(np.linalg.norm(g_probe - g)) / (eps * g_norm), 1e-8)
+    return max(grad_norm(g_probe - g) / (eps * g_norm), 1e-8)
 
 
 def _prox_step(fun_grad, y, f_y, g_y, L, lam, mask, noise):

@@ -72,7 +72,9 @@ class StoppingRule:
 
     A solver stops when ``‖∇J(θ)‖₂ ≤ tol · ‖∇J(0)‖₂``: the gradient norm relative to the one at
     the cold start θ = 0 (a fixed scale of the problem, so a warm start at the optimum stops at
-    once). For non-smooth penalties ``∇J`` is the minimum-norm subgradient.
+    once). For non-smooth penalties ``∇J`` is the minimum-norm subgradient. Norms are taken
+    with :func:`grad_norm` (no overflow for huge finite entries); a non-finite ``∇J(0)``
+    raises ``ValueError`` rather than making every point "converged".
     """
 
     def __init__(self, objective, tol: float, reference_norm: float | None = None):
@@ -81,7 +83,12 @@ class StoppingRule:
         self.tol = float(tol)
         floor = 0.0
         if reference_norm is None:
-            reference_norm = float(np.linalg.norm(optimality_gradient(objective, objective.zeros())))
+            reference_norm = grad_norm(optimality_gradient(objective, objective.zeros()))
+            if not np.isfinite(reference_norm):
+                raise ValueError(
+                    "the gradient at the cold start θ = 0 is not finite (NaN or infinite "
+                    f"entries, in {objective.dtype.name}): the features are too large for "
+                    "this precision; rescale X (e.g. standardise it) or fit in float64")
             if reference_norm < ROUNDING_GATE:
                 floor = rounding_floor(objective)
         if reference_norm <= floor:
@@ -95,6 +102,23 @@ class StoppingRule:
 
     def met(self, grad_norm: float) -> bool:
         return grad_norm <= self.threshold
+
+
+def grad_norm(g) -> float:
+    """``‖g‖₂`` without overflow: ``m · ‖g/m‖₂`` with ``m = max|gⱼ|``.
+
+    ``np.linalg.norm`` squares the entries, so a gradient with finite entries of 1e160 (X
+    scaled by 1e160) has norm ``inf`` — and a stopping rule ``‖g‖ ≤ tol·‖g(0)‖`` with an
+    infinite reference is met at once. Every solver measures its gradients with this one
+    helper. A gradient with NaN or infinite entries gives ``nan`` or ``inf``.
+    """
+    g = np.asarray(g, dtype=np.float64).ravel()
+    if g.size == 0:
+        return 0.0
+    m = float(np.max(np.abs(g)))  # nan if any entry is nan
+    if m == 0.0 or not np.isfinite(m):
+        return m
+    return m * float(np.linalg.norm(g / m))
 
 
 #: Below this ‖∇J(0)‖ the rule checks whether the cold start is optimal up to rounding.

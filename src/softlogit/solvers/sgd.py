@@ -42,6 +42,7 @@ from softlogit.objective import LinearObjective
 from softlogit.solvers.common import final_params, initial_params, with_verbose
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.registry import register
+from softlogit.solvers.result import grad_norm
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_ETA0 = {"adam": 0.05, "constant": 1.0}
@@ -179,14 +180,14 @@ def sgd(objective, params0=None, *, tol=1e-4, max_iter=200, callback=None,
                     callback=with_verbose(callback, verbose, "sgd"),
                     reference_norm=reference_norm)
     f, g = objective.loss_gradient(theta)
-    reason = track.record(theta, f, np.linalg.norm(g))
+    reason = track.record(theta, f, grad_norm(g))
     state = None if reason is not None else SGDState.new(objective.n_params, random_state)
     while reason is None:
         theta, state = sgd_partial_fit(objective, theta, state, learning_rate=learning_rate,
                                        eta0=eta0, batch_size=batch_size, power_t=power_t)
         f, g = objective.loss_gradient(theta)
         track.n_iter += 1
-        reason = track.record(theta, f, np.linalg.norm(g))
+        reason = track.record(theta, f, grad_norm(g))
     if state is not None:
         track.info.update(epochs=state.epoch, updates=state.step)
     return track.result(final_params(objective, theta), reason)
