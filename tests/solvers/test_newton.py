@@ -79,6 +79,26 @@ def test_duplicated_columns_warn_and_still_converge():
     assert W[0, 0] == pytest.approx(W[0, -1], rel=1e-4)
 
 
+def test_collinear_columns_give_the_minimum_norm_minimiser():
+    """Redundant columns (linear combinations of others, on other scales) without a penalty
+    leave an affine set of minimisers. Newton's ridge must keep the minimum-norm one, which
+    gradient methods from zero (and scikit-learn) reach: the coefficients then agree."""
+    X, y = make_classification(n_samples=300, n_features=12, n_informative=6, n_redundant=2,
+                               flip_y=0.1, random_state=0)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    assert np.linalg.matrix_rank(X) == 10
+    obj = LinearObjective(X, y, loss="binary", penalty=None)
+    with pytest.warns(SingularHessianWarning):
+        res = solve(obj, "newton", tol=1e-10, inner="cholesky", max_iter=100)
+    ref = solve(obj, "lbfgs", tol=1e-10, max_iter=10_000)
+    assert res.objective <= ref.objective + 1e-12
+    np.testing.assert_allclose(res.params, ref.params, atol=1e-4)
+    # minimum norm: no component along the null space of X̃ = [X | 1]
+    _, _, Vt = np.linalg.svd(np.column_stack([X, np.ones(len(X))]))
+    null = Vt[-2:]
+    assert np.max(np.abs(null @ res.params)) < 1e-4  # a diag(H) ridge drifted by 3e-2
+
+
 @pytest.mark.parametrize("loss", ["binary", "multinomial"])
 @pytest.mark.parametrize("inner", ["cholesky", "cg"])
 def test_sparse_matches_dense(loss, inner):

@@ -218,8 +218,9 @@ def _cholesky_direction(objective, theta, g, null):
     the relative pivot test, and the ridge ``1e-10 · mean diag`` (≫ ¼) crushed the intercept
     steps: Newton crawled for 100 iterations with the intercepts far from log class priors.
     Scaled, each coordinate is measured against its own curvature, so the pivot test only
-    fires on a genuinely singular ``Ĥ`` and a ridge ``τ I`` on ``Ĥ`` is ``τ diag(∇²J)``: the
-    same relative damping of every coordinate. In scaled coordinates the known null space is
+    fires on a genuinely singular ``Ĥ``; that case gets an isotropic ridge in the original
+    coordinates (see the comment in the body: it keeps the minimum-norm minimiser). In scaled
+    coordinates the known null space is
     ``D N`` (orthonormalised), added with weight 1 = the mean diagonal of ``Ĥ``.
 
     Returns ``(d, problem)``: ``problem`` is ``None`` or ``(kind, message)`` for the warning;
@@ -242,19 +243,30 @@ def _cholesky_direction(objective, theta, g, null):
         return cho_solve(_factor(Hs), rhs, check_finite=False) / scale, None
     except LinAlgError as err:
         cause = str(err)
+    # Genuinely singular (collinear columns without a penalty): the minimisers form an affine
+    # set. An isotropic ridge in the ORIGINAL coordinates keeps d = −(H + τI)⁻¹g in the range
+    # of H, so from a cold start the iterates stay in the row space of X̃ and reach the
+    # minimum-norm minimiser — the one gradient methods (and scikit-learn) reach. A ridge
+    # τ·diag(H) (the scaled form) would drift along the null space to another minimiser.
+    level = float(np.mean(diag[positive])) if positive.any() else 1.0
+    Hr = H.copy()
+    if null is not None:
+        Q0, _ = np.linalg.qr(null)
+        Hr += level * (Q0 @ Q0.T)
+    eye = np.eye(H.shape[0])
     tau = RIDGE_START
     for _ in range(RIDGE_TRIES):
         try:
-            factor = _factor(Hs + tau * np.eye(Hs.shape[0]))
+            factor = _factor(Hr + tau * level * eye)
         except LinAlgError:
             tau *= RIDGE_GROWTH
             continue
-        return cho_solve(factor, rhs, check_finite=False) / scale, ("singular", (
+        return cho_solve(factor, -g, check_finite=False), ("singular", (
             f"the Hessian is singular or indefinite ({cause}); solved with a ridge "
-            f"{tau:.2e}·diag(H) added (duplicated or constant columns, or separable data "
+            f"{tau * level:.2e}·I added (duplicated or constant columns, or separable data "
             "without a penalty, cause this)"))
     return -g, ("singular", f"the Hessian is singular or indefinite ({cause}) and no ridge up "
-                f"to {tau / RIDGE_GROWTH:.2e}·diag(H) made it factorisable; took a "
+                f"to {tau / RIDGE_GROWTH * level:.2e}·I made it factorisable; took a "
                 "steepest-descent direction")
 
 
