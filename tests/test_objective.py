@@ -451,3 +451,37 @@ def test_hessian_is_the_kronecker_product_in_the_flat_layout(loss, K):
         xt = np.append(X[i], 1.0)
         expected += s[i] * np.kron(Hz, np.outer(xt, xt))
     np.testing.assert_allclose(obj.hessian(theta), expected / s.sum(), rtol=1e-12, atol=1e-15)
+
+
+def test_finite_check_accepts_values_whose_sum_overflows():
+    """The fast finiteness check sums X; a finite X whose sum overflows must still pass."""
+    X = np.full((6, 2), 1e308)
+    obj = Obj(X, np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0]), penalty=None)
+    assert obj.n_samples == 6
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "csr"])
+def test_finite_check_counts_bad_entries_across_blocks(layout):
+    """Bad entries are counted exactly, also when they fall in different blocks (64-byte
+    blocks here) and whatever the memory layout."""
+    from softlogit.objective.linear import _check_finite
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 8))
+    X[0, 0] = np.nan
+    X[49, 7] = np.inf
+    X[20, 3] = -np.inf
+    if layout == "F":
+        X = np.asfortranarray(X)
+    elif layout == "strided":
+        wide = np.zeros((50, 16))
+        wide[:, ::2] = X
+        X = wide[:, ::2]
+        assert not X.flags.contiguous
+    elif layout == "csr":
+        X = sp.csr_matrix(X)
+    values = X.data if sp.issparse(X) else X
+    with pytest.raises(ValueError, match="X contains 1 NaN and 2 infinite values"):
+        _check_finite(values, block_bytes=64)
+    with pytest.raises(ValueError, match="X contains 1 NaN and 2 infinite values"):
+        Obj(X, rng.integers(0, 2, 50).astype(float))

@@ -263,11 +263,30 @@ def _check_X(X):
         raise ValueError(f"X must be 2-dimensional (m, p); got {X.ndim} dimensions")
     if X.shape[0] == 0:
         raise ValueError("X has no rows")
-    if not np.all(np.isfinite(values)):
-        n_nan = int(np.isnan(values).sum())
-        n_inf = int(np.isinf(values).sum())
-        raise ValueError(f"X contains {n_nan} NaN and {n_inf} infinite values")
+    _check_finite(values)
     return X
+
+
+def _check_finite(values, block_bytes=1 << 24) -> None:
+    """Refuse NaN or infinite entries, without an (m, p) temporary in the common case.
+
+    ``np.all(np.isfinite(X))`` writes an m×p boolean array (1 GB for a 10M×100 X) and is ~8×
+    slower than a plain sum. The sum of finite values is finite unless it overflows, and any
+    NaN or inf makes it non-finite, so a finite sum proves the data clean; otherwise the
+    entries are counted block by block (to name how many are bad).
+    """
+    flat = values.reshape(-1) if values.flags.contiguous else values.ravel(order="K")
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(flat, dtype=np.float64)):
+            return
+    step = max(1, block_bytes // max(flat.itemsize, 1))
+    n_nan = n_inf = 0
+    for start in range(0, flat.size, step):
+        block = flat[start:start + step]
+        n_nan += int(np.count_nonzero(np.isnan(block)))
+        n_inf += int(np.count_nonzero(np.isinf(block)))
+    if n_nan or n_inf:
+        raise ValueError(f"X contains {n_nan} NaN and {n_inf} infinite values")
 
 
 def _infer_n_classes(loss, y) -> int:
