@@ -51,7 +51,7 @@ import contextlib
 import dataclasses
 
 from softlogit.solvers.common import hessian_flops
-from softlogit.solvers.registry import get_solver, register
+from softlogit.solvers.registry import register, solver_for
 
 #: L1 problems: the proximal Newton solver while one Hessian costs at most this much…
 NEWTON_CD_MAX_FLOPS = 5e7
@@ -113,8 +113,7 @@ def auto(objective, params0=None, **options):
     The caller's ``options`` override the ones the choice implies (e.g. ``inner``).
     """
     name, implied, reason = _choose(objective)
-    spec = get_solver(name, penalty=_penalty_name(objective),
-                      sparse=objective.design.is_sparse)
+    spec = solver_for(name, objective)
     with _blas_threads(objective):
         result = spec.run(objective, params0, **{**implied, **options})
         if result.info.get("hessian_overflow"):
@@ -130,8 +129,7 @@ def _gradient_only(objective, params0, options, failed, failed_name):
     features of magnitude 1e30: gradient ≈ 1e30, Hessian ≈ 1e60 > 3.4e38).
     """
     name = "proximal" if objective.penalty.l1 else "lbfgs"
-    spec = get_solver(name, penalty=_penalty_name(objective),
-                      sparse=objective.design.is_sparse)
+    spec = solver_for(name, objective)
     result = spec.run(objective, params0, **options)
     reason = (f"{failed_name} stopped: {failed.reason}; fell back to {name}, which needs "
               "only gradients")
@@ -152,8 +150,3 @@ def _blas_threads(objective):
 
 
 _CONTROLLER = None
-
-
-def _penalty_name(objective):
-    from softlogit.solvers import _penalty_name as name  # the package's one mapping
-    return name(objective)

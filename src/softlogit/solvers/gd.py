@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from softlogit.solvers.common import final_params, initial_params
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.registry import register
 from softlogit.solvers.result import grad_norm
@@ -36,7 +37,7 @@ def gradient_descent(objective, params0=None, *, tol=1e-4, max_iter=1000, callba
         raise ValueError(f"step must be 'armijo' or 'fixed'; got {step!r}")
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive; got {learning_rate!r}")
-    theta = (objective.zeros() if params0 is None else np.array(params0)).astype(np.float64)
+    theta = initial_params(objective, params0)
     track = Tracker(objective, "gd", tol=tol, max_iter=max_iter, callback=callback,
                     reference_norm=reference_norm)
     f, g = objective.loss_gradient(theta)
@@ -68,11 +69,12 @@ def gradient_descent(objective, params0=None, *, tol=1e-4, max_iter=1000, callba
                 eta *= 0.5
             if not accepted:
                 track.info["line_search_failures"] = 1
-                return track.result(theta, "line search failed: no step decreases the objective "
-                                           "(the tolerance may be below float precision)")
+                reason = ("line search failed: no step decreases the objective (the tolerance "
+                          "may be below float precision)")
+                break
             prev = (theta, g)
             theta, f, g_new = trial, f_trial, g_trial
         g = np.asarray(g_new, dtype=np.float64)
         track.n_iter += 1
         reason = track.record(theta, f, grad_norm(g))
-    return track.result(theta, reason)
+    return track.result(final_params(objective, theta), reason)

@@ -61,6 +61,23 @@ def get_solver(name: str, *, penalty=None, sparse: bool = False) -> SolverSpec:
 SOLVER_MODULES = ("gd", "lbfgs", "newton", "newton_cd", "proximal", "sgd", "auto")
 
 
+def penalty_name(objective):
+    """The penalty an objective carries, by name: "l2", "l1", "elasticnet" or None."""
+    pen = objective.penalty
+    if pen.l1 and pen.l2:
+        return "elasticnet"
+    if pen.l1:
+        return "l1"
+    if pen.l2:
+        return "l2"
+    return None
+
+
+def solver_for(name: str, objective) -> SolverSpec:
+    """The solver ``name``, checked against ``objective``'s penalty and storage."""
+    return get_solver(name, penalty=penalty_name(objective), sparse=objective.design.is_sparse)
+
+
 def _load_all():
     import importlib
 
