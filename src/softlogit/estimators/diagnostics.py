@@ -89,7 +89,7 @@ def separation_message(X, codes, sample_weight, W, design, names, classes,
             which += f"; so do {more}"
         which += "."
     else:
-        top = _top_features(W, design)
+        top = _top_features(W, design.column_scale()[1])
         listed = ", ".join(feature_label(names, j) for j in top)
         which = (f"The features that weigh most along the separating direction (largest "
                  f"|coefficient| x std) are {listed}.")
@@ -130,9 +130,8 @@ def _column_min_max(X, rows):
     return sub.min(axis=0), sub.max(axis=0)
 
 
-def _top_features(W, design, n=3):
-    """Indices of the features with the largest |coefficient| x standard deviation."""
-    _, std = design.column_scale()
+def _top_features(W, std, n=3):
+    """Indices of the features with the largest |coefficient| x standard deviation ``std``."""
     W = np.asarray(W, dtype=np.float64)
     if W.shape[0] > 1:  # softmax: only differences between class rows matter
         W = W - W.mean(axis=0)
@@ -182,13 +181,14 @@ def convergence_message(result, objective, names, max_iter) -> str:
             + (", or use Newton's method (solver='newton'), which needs few iterations."
                if smooth and result.solver != "newton" else ".")
         )
-    scale = scale_message(objective, names)
+    # one pass over X for the column scales, shared by both diagnoses below
+    mean, std = (np.asarray(v, dtype=np.float64) for v in objective.design.column_scale())
+    scale = scale_message(objective, names, mean, std)
     if scale:
         parts.append(scale)
     if not objective.penalty.l2 and not objective.penalty.l1:
         W, _ = objective.unpack(result.params)
-        top = _top_features(W, objective.design, n=1)
-        _, std = objective.design.column_scale()
+        top = _top_features(W, std, n=1)
         if top and np.max(np.abs(W[:, top[0]])) * std[top[0]] > 30:
             parts.append(
                 "With penalty=None the coefficients are large (feature "
@@ -198,15 +198,14 @@ def convergence_message(result, objective, names, max_iter) -> str:
     return " ".join(parts)
 
 
-def scale_message(objective, names) -> str | None:
+def scale_message(objective, names, mean, std) -> str | None:
     """Name the features that make the problem ill-conditioned, or return None.
 
-    Two causes: standard deviations spread by more than SCALE_SPREAD (with 1 for the intercept
-    column), and — with an intercept — features whose mean exceeds SCALE_SPREAD standard
-    deviations (nearly collinear with the column of ones).
+    ``mean`` and ``std`` are X's column scales (float64). Two causes: standard deviations
+    spread by more than SCALE_SPREAD (with 1 for the intercept column), and — with an
+    intercept — features whose mean exceeds SCALE_SPREAD standard deviations (nearly collinear
+    with the column of ones).
     """
-    mean, std = objective.design.column_scale()
-    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     varying = np.flatnonzero(std > 0)
     if varying.size == 0:
         return None
