@@ -140,3 +140,28 @@ def test_register_design_takes_priority_under_auto_only(monkeypatch):
 def test_design_is_abstract():
     with pytest.raises(TypeError):
         Design()
+
+
+def test_designs_count_passes_over_x():
+    """Every product and fused hook counts one pass; a taken subset charges its parent r/m."""
+    from softlogit.objective import LinearObjective
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = (rng.random(200) < 0.5).astype(float)
+    for backend in ("reference", "auto"):
+        for Xin in (X, sp.csr_matrix(X)):
+            obj = LinearObjective(Xin, y, loss="binary", backend=backend)
+            d = obj.design
+            before = d.passes
+            obj.loss_gradient(obj.zeros())
+            fused = d.fused_loss_gradient("binary", np.zeros((1, 5)), np.zeros(1), y,
+                                          np.ones(200)) is not None
+            d.passes = before
+            obj.loss_gradient(obj.zeros())
+            assert d.passes - before == (1 if fused else 2), (backend, d.kind)
+            sub = d.take(np.arange(50))
+            p0 = d.passes
+            sub.dot(np.zeros((1, 5)))
+            assert sub.passes == 1
+            assert d.passes - p0 == pytest.approx(0.25)

@@ -11,6 +11,13 @@ layout of ``coef_`` — so the products are written in that layout:
 Fused kernels override :meth:`Design.fused_loss_gradient` (and friends) to evaluate the loss
 and its gradient in one pass over X; the base class answers ``None``, which tells the objective
 to use the reference path built from the products above.
+
+*Passes.* Every design counts the passes it makes over X in :attr:`Design.passes` (a pass =
+every row of X read once; the unit of cost that carries from one core to a GPU or a cluster).
+Each product above and each fused hook that answers counts one pass by calling
+:meth:`Design.count_pass`; a design made by :meth:`Design.take` on r of the m rows also adds
+r/m of a pass to the design it was taken from, so a solver working on a row subset (a
+mini-batch, a sub-sampled Hessian) is charged for what it read.
 """
 
 from __future__ import annotations
@@ -27,6 +34,22 @@ class Design(ABC):
     kind: str = "abstract"
     #: Whether X is stored sparse (solvers that need dense X are refused on it).
     is_sparse: bool = False
+    #: Passes over X made so far (module docstring); an instance attribute once counted.
+    passes: float = 0.0
+    #: ``(parent design, r/m)`` for a design made by :meth:`take`, else ``None``.
+    _pass_parent: tuple["Design", float] | None = None
+
+    def count_pass(self, n: float = 1.0) -> None:
+        """Add ``n`` passes over this X (and ``n·r/m`` to the design it was taken from)."""
+        self.passes = self.passes + n
+        if self._pass_parent is not None:
+            parent, fraction = self._pass_parent
+            parent.count_pass(n * fraction)
+
+    def _taken(self, child: "Design", n_rows: int) -> "Design":
+        """Link a design made by :meth:`take` to this one for pass counting; returns it."""
+        child._pass_parent = (self, n_rows / max(1, self.shape[0]))
+        return child
 
     @property
     @abstractmethod

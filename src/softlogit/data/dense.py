@@ -28,20 +28,26 @@ class DenseDesign(Design):
         return self.X.nbytes
 
     def dot(self, W):
+        self.count_pass()
         return self.X @ W.astype(self.dtype, copy=False).T
 
     def tdot(self, R):
+        self.count_pass()
         return (self.X.T @ R.astype(self.dtype, copy=False)).T
 
     def gram(self, d):
+        self.count_pass()
         d = d.astype(self.dtype, copy=False)
         return self.X.T @ (self.X * d[:, None])
 
     def wsum_rows(self, d):
+        self.count_pass()
         return self.X.T @ d.astype(self.dtype, copy=False)
 
     def take(self, rows):
-        return type(self)(self.X[rows])
+        Xr = self.X[rows]
+        return self._taken(type(self)(Xr), Xr.shape[0])
 
     def column_scale(self):
+        self.count_pass()
         return self.X.mean(axis=0), self.X.std(axis=0)

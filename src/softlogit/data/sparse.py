@@ -32,23 +32,28 @@ class SparseDesign(Design):
         return self.X.data.nbytes + self.X.indices.nbytes + self.X.indptr.nbytes
 
     def dot(self, W):
+        self.count_pass()
         return np.asarray(self.X @ W.astype(self.dtype, copy=False).T)
 
     def tdot(self, R):
+        self.count_pass()
         return np.asarray(self.X.T @ R.astype(self.dtype, copy=False)).T
 
     def gram(self, d):
+        self.count_pass()
         d = d.astype(self.dtype, copy=False)
         return np.asarray((self.X.T @ sp.diags(d) @ self.X).toarray())
 
     def wsum_rows(self, d):
+        self.count_pass()
         return np.asarray(self.X.T @ d.astype(self.dtype, copy=False)).ravel()
 
     def take(self, rows):
         Xr = self.X.tocsr()[rows]
-        return type(self)(Xr.asformat(self.X.format))
+        return self._taken(type(self)(Xr.asformat(self.X.format)), Xr.shape[0])
 
     def column_scale(self):
+        self.count_pass()
         mean = np.asarray(self.X.mean(axis=0)).ravel()
         sq = np.asarray(self.X.multiply(self.X).mean(axis=0)).ravel()
         return mean, np.sqrt(np.maximum(sq - mean**2, 0))

@@ -84,6 +84,7 @@ class NumbaDenseDesign(DenseDesign):
             width = K * p
         else:
             return None
+        self.count_pass()
         return _sum_blocks(run(Xb, r, bounds) for Xb, r, bounds in self._blocks(width))
 
     def fused_hessian_product(self, loss_name, factors, V, Vb, sample_weight):
@@ -103,6 +104,7 @@ class NumbaDenseDesign(DenseDesign):
             width = K * p
         else:
             return None
+        self.count_pass()
         parts = [run(Xb, r, bounds) for Xb, r, bounds in self._blocks(width)]
         HW, Hb = parts[0]
         for HW_i, Hb_i in parts[1:]:
@@ -115,6 +117,7 @@ class NumbaDenseDesign(DenseDesign):
             return super().dot(W)
         m, p = self.X.shape
         W = np.asarray(W)
+        self.count_pass()
         return products.logits(self.X, _coef(W, W.shape[0], p), row_bounds(m, p))
 
     def column_scale(self):
@@ -126,6 +129,7 @@ class NumbaDenseDesign(DenseDesign):
         for columns with a large mean.
         """
         m, p = self.X.shape
+        self.count_pass()
         rows = max(64, COPY_BLOCK_BYTES // max(1, 8 * p))
         shift = np.asarray(self.X[0], dtype=np.float64)
         s1 = np.zeros(p)
@@ -146,6 +150,7 @@ class NumbaDenseDesign(DenseDesign):
         if not self._contiguous:
             return super().gram(d)
         d = np.asarray(d)
+        self.count_pass()
         if p > GRAM_KERNEL_MAX_P:
             return dense_gram(self.X, d)
         H, xtd, _ = products.gram(self.X, d, row_bounds(m, p * p))
@@ -156,6 +161,7 @@ class NumbaDenseDesign(DenseDesign):
         last = getattr(self, "_last_wsum", None)
         self._last_wsum = None
         if last is not None and last[0].shape == np.shape(d) and np.array_equal(last[0], d):
+            # Xᵀd came with the gram's pass: no new pass over X.
             return last[1].astype(self.dtype, copy=False)
         return super().wsum_rows(d)
 
@@ -206,6 +212,7 @@ class NumbaCSRDesign(SparseDesign):
             return None
         Wt = np.ascontiguousarray(_coef(W, K, p).T)
         X = self.X
+        self.count_pass()
         return sparse.csr_loss_grad(X, Wt, _intercept(b, K), kind, y_index, Y, s,
                                     self._bounds_for(K * p))
 
@@ -222,6 +229,7 @@ class NumbaCSRDesign(SparseDesign):
         F = np.asarray(factors, dtype=dt).reshape(m, K)
         Vt = np.ascontiguousarray(_coef(V, K, p).T)
         X = self.X
+        self.count_pass()
         return sparse.csr_hessp(X, Vt, _intercept(Vb, K), kind, F, s, self._bounds_for(K * p))
 
 

@@ -31,6 +31,11 @@ class Tracker:
                  callback=None, reference_norm: float | None = None):
         if int(max_iter) < 0:
             raise ValueError(f"max_iter must be >= 0; got {max_iter!r}")
+        # Passes over X are counted by the design (softlogit.data.base); the solver's share is
+        # what the design counted between this tracker's start (before the stopping rule's
+        # reference gradient) and its result.
+        self._design = objective.design
+        self._passes0 = objective.design.passes
         self.solver = solver
         self.rule = StoppingRule(objective, tol, reference_norm)
         self.max_iter = int(max_iter)
@@ -70,5 +75,6 @@ class Tracker:
             objective_history=np.asarray(self.objectives),
             grad_norm_history=np.asarray(self.grad_norms),
             solver=self.solver,
-            info=dict(self.info, tol=self.rule.tol, reference_grad_norm=self.rule.reference_norm),
+            info=dict(self.info, tol=self.rule.tol, reference_grad_norm=self.rule.reference_norm,
+                      passes=float(self._design.passes - self._passes0)),
         )
