@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -26,9 +28,30 @@ def register_design(accepts: Callable[[object], bool], make: Callable[[object], 
         _REGISTRY.append(entry)
 
 
+#: Backend modules, each with the libraries whose presence calls for it. A backend registers
+#: itself with :func:`register_design` when imported. The fused Numba kernels (no trigger) load on
+#: first use; an optional backend loads only once one of its trigger libraries has been imported
+#: by the caller (a dask or torch array cannot exist before its library is imported), so the
+#: core never imports Dask, PyTorch or CuPy itself. A backend module not present is skipped.
+BACKEND_MODULES: list[tuple[str, tuple[str, ...]]] = [
+    ("softlogit.kernels", ()),
+    ("softlogit.backends.dask", ("dask",)),
+    ("softlogit.backends.xp", ("array_api_strict", "torch", "cupy", "jax")),
+]
+_loaded: set[str] = set()
+
+
 def _load_builtin_backends() -> None:
-    """Import the fused Numba kernels, which register themselves (first use only)."""
-    import softlogit.kernels  # noqa: F401  (registration happens on import)
+    """Import every backend module that is called for and not yet loaded (see above)."""
+    for module, triggers in BACKEND_MODULES:
+        if module in _loaded or (triggers and not any(t in sys.modules for t in triggers)):
+            continue
+        _loaded.add(module)
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # the backend package itself is absent
+            if exc.name != module and not module.startswith(str(exc.name)):
+                raise
 
 
 def as_design(X, *, backend: str = "auto") -> Design:
