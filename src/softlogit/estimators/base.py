@@ -41,6 +41,9 @@ SEPARATION_TOL = 1e-10
 SEPARATION_MAX_ITER = 100
 
 _X_CHECKS = {"accept_sparse": ("csr", "csc"), "dtype": (np.float64, np.float32)}
+# fit and partial_fit leave X's NaN/inf check to the objective (one sum over X, which
+# names the count of bad values): scikit-learn's check would be a second pass over X.
+_FIT_X_CHECKS = dict(_X_CHECKS, ensure_all_finite=False)
 
 PARAMETERS_DOC = """
     Parameters
@@ -168,7 +171,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         """
         soft = is_soft_target(y)
         X, y = validate_data(self, X, y, reset=fitted_classes is None, multi_output=soft,
-                             y_numeric=soft, **_X_CHECKS)
+                             y_numeric=soft, **_FIT_X_CHECKS)
         sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
         if soft:
             classes, codes, Y = np.arange(y.shape[1]), None, y
@@ -247,7 +250,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
                              "by partial_fit; pass a dict of class weights")
         previous = getattr(self, "classes_", None)
         classes = check_partial_fit_classes(classes, previous)
-        X, y = validate_data(self, X, y, reset=previous is None, **_X_CHECKS)
+        X, y = validate_data(self, X, y, reset=previous is None, **_FIT_X_CHECKS)
         classes, codes = encode_labels(y, classes)
         sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
         cw = class_weight_per_sample(self.class_weight, classes, codes=codes, labels=y)

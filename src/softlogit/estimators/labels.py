@@ -27,8 +27,13 @@ def encode_labels(y, classes=None):
     """Return ``(classes, codes)``: sorted classes and each label's index in them.
 
     With ``classes`` given (``partial_fit``), a label outside it raises ``ValueError`` naming
-    the unseen labels.
+    the unseen labels. Labels that already are the indices ``0..K−1`` (every one present) are
+    recognised in O(m) without sorting (:func:`_index_labels`).
     """
+    if classes is None:
+        fast = _index_labels(y)
+        if fast is not None:
+            return fast
     check_classification_targets(y)
     enc = LabelEncoder()
     if classes is None:
@@ -42,6 +47,29 @@ def encode_labels(y, classes=None):
             f"y contains {unseen.size} label(s) not in classes={enc.classes_.tolist()!r}: {shown}"
         )
     return enc.classes_, enc.transform(y)
+
+
+def _index_labels(y):
+    """``(arange(K), y as indices)`` when the labels are exactly ``0..K−1``, else ``None``.
+
+    The common case (``make_classification``, label-encoded data) needs no ``np.unique``
+    sort (O(m log m), and ``check_classification_targets`` sorts once more): a min, a max and
+    a ``bincount`` (O(m)) prove that every label is an index and every index is used, which
+    is what ``LabelEncoder`` would have returned. Integral floats (``0.0, 1.0 …``) qualify;
+    other labels, gaps or negative values fall back to the sorting path.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "iuf":
+        return None
+    lo, hi = y.min(), y.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo != 0 or hi >= y.size:
+        return None
+    codes = y.astype(np.intp, copy=False)
+    if y.dtype.kind == "f" and not np.array_equal(codes, y):
+        return None
+    if np.count_nonzero(np.bincount(codes, minlength=int(hi) + 1)) != int(hi) + 1:
+        return None
+    return np.arange(int(hi) + 1, dtype=y.dtype), codes
 
 
 def check_partial_fit_classes(classes, previous):

@@ -286,7 +286,8 @@ def _check_finite(values, block_bytes=1 << 24) -> None:
         n_nan += int(np.count_nonzero(np.isnan(block)))
         n_inf += int(np.count_nonzero(np.isinf(block)))
     if n_nan or n_inf:
-        raise ValueError(f"X contains {n_nan} NaN and {n_inf} infinite values")
+        raise ValueError(f"X contains {n_nan} NaN and {n_inf} infinite values (±infinity); "
+                         "drop or impute them before fitting")
 
 
 def _infer_n_classes(loss, y) -> int:
