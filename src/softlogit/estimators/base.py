@@ -12,6 +12,8 @@ K logits: softmax).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import sys
 import warnings
 
 import numpy as np
@@ -99,6 +101,23 @@ PARAMETERS_DOC = """
 """
 
 
+def _is_dask(X) -> bool:
+    """A dask array or DataFrame (checked without importing dask: the core never does)."""
+    return "dask" in sys.modules and hasattr(X, "__dask_graph__")
+
+
+def _dask_aware(method):
+    """Route dask input to :mod:`softlogit.backends.dask.estimator` before any validation
+    converts it to NumPy (which would gather all of X into this process)."""
+    @functools.wraps(method)
+    def wrapper(self, X, *args, **kwargs):
+        if _is_dask(X):
+            from softlogit.backends.dask.estimator import dispatch
+            return dispatch(self, method.__name__, X, *args, **kwargs)
+        return method(self, X, *args, **kwargs)
+    return wrapper
+
+
 def _smooth_penalty(est) -> bool:
     """``partial_fit`` exists only for the penalties SGD handles ("l2" and None)."""
     if est.penalty in ("l2", None):
@@ -136,6 +155,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
 
     # --- fitting -------------------------------------------------------------------------------
 
+    @_dask_aware
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (m, p) dense or sparse and ``y``.
 
@@ -231,6 +251,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
                                               reason=reason, info=info)
 
     @available_if(_smooth_penalty)
+    @_dask_aware
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of stochastic gradient descent over the batch ``(X, y)``.
 
@@ -324,6 +345,11 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(convergence_message(result, objective, names, self.max_iter),
                           ConvergenceWarning, stacklevel=3)
 
+    @_dask_aware
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
+        return super().score(X, y, sample_weight=sample_weight)
+
     # --- prediction ----------------------------------------------------------------------------
 
     def _logits(self, X) -> np.ndarray:
@@ -332,6 +358,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, **_X_CHECKS)
         return np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_
 
+    @_dask_aware
     def decision_function(self, X):
         """Logits: (m,) for two classes (the log-odds of ``classes_[1]``), (m, K) otherwise."""
         Z = self._logits(X)
@@ -341,6 +368,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
             return Z[:, 1] - Z[:, 0]
         return Z
 
+    @_dask_aware
     def predict_proba(self, X):
         """Class probabilities, shape (m, K), computed from the logits."""
         Z = self._logits(X)
@@ -348,6 +376,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
             return np.stack([sigmoid(-Z[:, 0]), sigmoid(Z[:, 0])], axis=1)
         return softmax(Z)
 
+    @_dask_aware
     def predict_log_proba(self, X):
         """Log class probabilities from the logits (log-sigmoid / log-softmax): finite where
         ``log(predict_proba)`` would round to ``-inf``."""
@@ -356,6 +385,7 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
             return np.stack([log_sigmoid(-Z[:, 0]), log_sigmoid(Z[:, 0])], axis=1)
         return log_softmax(Z)
 
+    @_dask_aware
     def predict(self, X):
         """The most probable class of each row, shape (m,)."""
         Z = self._logits(X)

@@ -73,11 +73,16 @@ class SeparationMonitor:
 
 
 def separation_message(X, codes, sample_weight, W, design, names, classes,
-                       separation_C) -> str:
-    """The warning for separable data, naming the separating feature(s) where it can."""
+                       separation_C, alone=None) -> str:
+    """The warning for separable data, naming the separating feature(s) where it can.
+
+    ``alone`` (the features that separate two classes on their own, as ``[(j, lower class)]``)
+    is computed from ``X`` when not given (the Dask backend computes it on its workers).
+    """
     head = ("The training data are perfectly separable and penalty=None, so the cross-entropy "
             "has no minimum: the coefficients would grow without bound.")
-    alone = _separating_alone(X, codes, sample_weight) if len(classes) == 2 else []
+    if alone is None:
+        alone = _separating_alone(X, codes, sample_weight) if len(classes) == 2 else []
     if alone:
         j, lo_class = alone[0]
         hi_class = 1 - lo_class

@@ -1,0 +1,162 @@
+"""Where the chunks live and how a pass runs over them: a distributed cluster or this process.
+
+:class:`ClusterExecutor` keeps every chunk as a future on the workers of a
+``distributed.Client``; a pass is one ``client.map`` of a task function over the chunk futures
+(no graph is rebuilt: each task has the chunk future and the small parameters as arguments),
+and the results come back in chunk order. :class:`LocalExecutor` is the fallback when no
+``Client`` is active: the chunks are computed once with Dask's default scheduler into this
+process, and a pass calls the same task functions on them in order (the kernels then use their
+own threads).
+
+*Fixed-order reduction.* Sums over chunks are added in chunk order (small results: gathered
+and added on the client) or along a fixed binary tree of adjacent pairs on the workers (results
+whose gathering would cost more than :data:`GATHER_MAX_BYTES`, e.g. the (p, p) Hessian of
+many chunks). Either way the order of the additions depends only on the number of chunks, so the
+answer never depends on which worker finished first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softlogit.backends.dask import chunk as tasks
+
+#: Gather per-chunk results to the client while their total size stays below this.
+GATHER_MAX_BYTES = 16 * 2**20
+#: Parameter arrays larger than this are scattered to the workers once per pass (broadcast)
+#: instead of travelling inside every task.
+SCATTER_MIN_BYTES = 1 * 2**20
+
+
+class ClusterLostError(RuntimeError):
+    """The cluster could not finish a pass (workers lost, cluster shut down)."""
+
+
+def current_client():
+    """The active ``distributed.Client``, or ``None`` (distributed absent or no client)."""
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+def executor_for(client=None):
+    """A :class:`ClusterExecutor` on ``client`` (default: the active one) or a
+    :class:`LocalExecutor` when there is none."""
+    client = client if client is not None else current_client()
+    return ClusterExecutor(client) if client is not None else LocalExecutor()
+
+
+def _nbytes(result) -> int:
+    if isinstance(result, tuple):
+        return sum(_nbytes(r) for r in result)
+    return int(getattr(result, "nbytes", 8))
+
+
+def _sum_in_order(parts):
+    total = parts[0]
+    for part in parts[1:]:
+        total = tasks.add(total, part)
+    return total
+
+
+class LocalExecutor:
+    """Chunks in this process; passes run in chunk order (module docstring)."""
+
+    kind = "local"
+
+    def materialize(self, delayed_chunks):
+        import dask
+
+        return list(dask.compute(*delayed_chunks, scheduler="threads"))
+
+    def map(self, fn, chunks, *extra, **params):
+        columns = list(zip(chunks, *extra)) if extra else [(c,) for c in chunks]
+        return [fn(*args, **params) for args in columns]
+
+    def gather(self, results):
+        return list(results)
+
+    def reduce_sum(self, results):
+        return _sum_in_order(list(results))
+
+    def describe(self) -> dict:
+        return {"scheduler": "local (no distributed Client)", "workers": 1}
+
+
+class ClusterExecutor:
+    """Chunks as futures on a ``distributed`` cluster (module docstring)."""
+
+    kind = "distributed"
+
+    def __init__(self, client, timeout=None):
+        self.client = client
+        self.timeout = timeout
+
+    def materialize(self, delayed_chunks):
+        """Compute the chunk objects on the workers; return their futures (persisted there)."""
+        return self.client.compute(list(delayed_chunks))
+
+    def _broadcast(self, params):
+        out = {}
+        for key, value in params.items():
+            if isinstance(value, np.ndarray) and value.nbytes >= SCATTER_MIN_BYTES:
+                value = self.client.scatter(value, broadcast=True, hash=False)
+            out[key] = value
+        return out
+
+    def map(self, fn, chunks, *extra, **params):
+        """One task per chunk: ``fn(chunk, *extra_i, **params)``; returns futures in order."""
+        params = self._broadcast(params)
+        return self.client.map(fn, chunks, *extra, pure=False, **params)
+
+    def gather(self, futures):
+        try:
+            return self.client.gather(list(futures))
+        except Exception as exc:  # noqa: BLE001 — re-raised below with what it means
+            _raise_lost(exc)
+
+    def reduce_sum(self, futures):
+        """The sum of the per-chunk results, in a fixed order (module docstring)."""
+        futures = list(futures)
+        if len(futures) == 1:
+            return self.gather(futures)[0]
+        first = self.gather(futures[:1])[0]
+        if _nbytes(first) * len(futures) <= GATHER_MAX_BYTES:
+            return _sum_in_order([first] + self.gather(futures[1:]))
+        level = futures
+        while len(level) > 1:
+            nxt = [self.client.submit(tasks.add, level[i], level[i + 1], pure=False)
+                   for i in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level = nxt
+        return self.gather(level)[0]
+
+    def describe(self) -> dict:
+        """Workers, threads and memory of the cluster (for reports)."""
+        info = self.client.scheduler_info()
+        workers = info.get("workers", {})
+        return {
+            "scheduler": info.get("address", str(self.client.scheduler.address)),
+            "workers": len(workers),
+            "threads": sum(int(w.get("nthreads", 0)) for w in workers.values()),
+            "memory_bytes": sum(int(w.get("memory_limit", 0) or 0) for w in workers.values()),
+        }
+
+
+def _raise_lost(exc):
+    """Known cluster failures become one clear :class:`ClusterLostError`; errors raised by a
+    task (bad data found on a worker) pass through unchanged."""
+    name = type(exc).__name__
+    if name in ("KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError",
+                "FutureLostError") or "lost" in str(exc).lower() and "worker" in str(exc).lower():
+        raise ClusterLostError(
+            f"the Dask cluster could not finish a pass over the data ({name}: {exc}); workers "
+            "holding chunks died repeatedly or the cluster shut down — restart the fit on a "
+            "healthy cluster") from exc
+    raise exc
