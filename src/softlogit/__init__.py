@@ -20,6 +20,8 @@ from softlogit.solvers import SolverResult, solve
 _LAZY = {
     "LogisticRegression": "softlogit.estimators",
     "SoftmaxRegression": "softlogit.estimators",
+    "LogisticRegressionCV": "softlogit.selection",
+    "regularization_path": "softlogit.selection",
     "save": "softlogit.io.model_file",
     "load": "softlogit.io.model_file",
 }
