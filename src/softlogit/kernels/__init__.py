@@ -4,14 +4,17 @@ Importing this package registers :class:`NumbaDenseDesign` (dense float32/float6
 order) and :class:`NumbaCSRDesign` (CSR X) with :func:`softlogit.data.register_design`; the plain
 NumPy/SciPy designs remain the ``"reference"`` backend the kernels are tested against.
 
-Modules: :mod:`.rowloss` (per-row stable losses, the SIMD dot), :mod:`.dense` and
-:mod:`.sparse` (fused loss+gradient and Hessian-vector products), :mod:`.products` (logits and
-the Newton gram), :mod:`.gram` (blocked BLAS gram for wide X), :mod:`.partition` (the fixed
-chunking), :mod:`.threads` (running chunk ranges on Numba's thread count), :mod:`.designs`.
+Modules: :mod:`.vecmath` (``exp``/``log1p`` that LLVM vectorises), :mod:`.blocks` (row blocks:
+logits into a buffer, the stable losses over the buffer, the gradient update), :mod:`.dense`
+and :mod:`.sparse` (fused loss+gradient and Hessian-vector products), :mod:`.products` (logits
+and the Newton gram), :mod:`.gram` (blocked BLAS gram for wide X), :mod:`.partition` (the fixed
+chunks and blocks), :mod:`.threads` (running chunk ranges on Numba's thread count),
+:mod:`.designs`.
 
-All kernels are compiled with ``cache=True`` and ``fastmath=False`` (the stability tricks of
-:mod:`softlogit.losses` rely on strict IEEE semantics; :func:`.rowloss.dot_row` alone carries
-``reassoc``). Compilation happens once per machine: ~16 s for all signatures (float32/64 ×
+All kernels are compiled with ``cache=True`` and without fast-math, except for the flags
+``contract`` (fused multiply-add) everywhere in :mod:`.vecmath`/:mod:`.blocks` and
+``reassoc`` on the dot products alone (:func:`.blocks.dot1`): the stability tricks of
+:mod:`softlogit.losses` rely on IEEE infinities, NaN and ordering, which those two flags keep. Compilation happens once per machine: ~16 s for all signatures (float32/64 ×
 dense/CSR × binary/softmax) on a cold cache here, 0.4 s to load them afterwards. Results do not
 depend on the number of threads (:mod:`.partition`).
 """
@@ -26,7 +29,7 @@ def _drop_stale_cache() -> None:
     """Delete cached kernels compiled from an older version of any kernel source.
 
     Numba keys a cached function on its own file only, so a kernel in ``dense.py`` compiled
-    with an older ``rowloss.py`` would be reused after an edit. A fingerprint of all kernel
+    with an older ``blocks.py`` would be reused after an edit. A fingerprint of all kernel
     sources, stored beside the cache, detects that and clears this package's cache files.
     """
     here = Path(__file__).parent

@@ -1,16 +1,20 @@
-"""Fused single-pass kernels for dense, C-contiguous X (float32 or float64).
+"""Fused single-pass kernels for dense, C-contiguous X (float32 or float64), in row blocks.
 
-Every kernel visits each row of X once: the row (a few hundred bytes to a few KiB) is read from
-memory for its logits and reused from L1 for its gradient contribution, so one
-``loss_gradient`` reads X exactly once and writes no (m, k) array. Rows are split into the
-fixed chunks of :mod:`softlogit.kernels.partition`; each ``*_chunks`` kernel processes chunks
-``c0 ≤ c < c1`` into per-chunk float64 partials (``part_l`` (n,), ``part_g`` (n, k, p),
-``part_b`` (n, k)); :mod:`softlogit.kernels.threads` spreads chunk ranges over threads, and the
-partials are then added in chunk order (thread-count independent). The public functions at
-the bottom of the module do all three steps.
+Every kernel visits each row of X once: rows are split into the fixed chunks of
+:mod:`softlogit.kernels.partition`, each chunk into consecutive blocks of ``B`` rows
+(:func:`~softlogit.kernels.partition.block_rows`, ~16 KiB of X). For each block
+(:mod:`softlogit.kernels.blocks`): the logits go into a (K, B) float64 buffer, four rows per
+read of the coefficients; the losses and their gradient coefficients are computed over the
+whole buffer in vectorised loops (:mod:`softlogit.kernels.vecmath`'s ``exp``/``log1p``, no
+per-row libm call or branch); then the block's rows, still in L1/L2, receive the gradient
+update, four rows per load/store of the gradient. So one ``loss_gradient`` reads X exactly
+once and writes no (m, k) array. Each ``*_chunks`` kernel processes chunks ``c0 ≤ c < c1`` into
+per-chunk float64 partials (``part_l`` (n,), ``part_g`` (n, k, p), ``part_b`` (n, k));
+:mod:`softlogit.kernels.threads` spreads chunk ranges over threads, and the partials are added
+in chunk order (thread-count independent). The public functions at the bottom do all three.
 
 Precision: logits, losses and all sums are float64 for both input dtypes (float32 values are
-widened on load); the cost is nil because the kernels are bound by reading X.
+widened on load).
 """
 
 from __future__ import annotations
@@ -18,17 +22,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from softlogit.kernels.rowloss import (
-    binary_row, dot_row, softmax_hard_row, softmax_soft_row,
+from softlogit.kernels.blocks import (
+    binary_block, dense_pipelined, dot1, softmax_block, softmax_hard_block,
+    softmax_soft_block, sum_fixed,
 )
+from softlogit.kernels.partition import block_rows
 from softlogit.kernels.threads import reduce_chunks, run_chunks
 
-_JIT = dict(fastmath=False, cache=True, nogil=True)
+_JIT = dict(fastmath=False, cache=True, nogil=True, error_model="numpy")
 
 
 @njit(**_JIT)
-def binary_loss_grad_chunks(X, w, b, y, s, bounds, part_l, part_g, part_b, c0, c1):
-    """Sigmoid cross-entropy in one pass over X.
+def binary_loss_grad_chunks(X, w, b, y, s, B, bounds, part_l, part_g, part_b, c0, c1):
+    """Sigmoid cross-entropy in one pass over X, in blocks of ``B`` rows.
 
     .. math::
 
@@ -36,52 +42,37 @@ def binary_loss_grad_chunks(X, w, b, y, s, bounds, part_l, part_g, part_b, c0, c
         \\quad g_b = Σᵢ sᵢ (hᵢ − yᵢ)
 
     Parameters: X (m, p) C-contiguous; w (p,) float64; b float; y, s (m,); bounds (n+1,) chunk
-    boundaries. Accumulates ``L``, ``G`` (1, p) and ``g_b`` (1,) per chunk. Rows are taken four
-    at a time so that the gradient row ``G`` is loaded and stored once per four rows.
+    boundaries. Accumulates ``L``, ``G`` (1, p) and ``g_b`` (1,) per chunk; ``ℓ`` and its
+    derivative are :func:`~softlogit.kernels.blocks.binary_block`'s.
     """
-    p = X.shape[1]
+    W = w.reshape((1, w.shape[0]))
+    bias = np.full(1, b)
+    Z = np.empty((1, B))
+    D = np.empty((1, B))
+    D_old = np.empty((1, B))
+    loss = np.empty(B)
     for c in range(c0, c1):
-        g = part_g[c, 0]
         lsum = 0.0
         gb = 0.0
-        i = bounds[c]
         end = bounds[c + 1]
-        while i + 4 <= end:
-            x0 = X[i]
-            x1 = X[i + 1]
-            x2 = X[i + 2]
-            x3 = X[i + 3]
-            l0, g0 = binary_row(dot_row(x0, w) + b, y[i])
-            l1, g1 = binary_row(dot_row(x1, w) + b, y[i + 1])
-            l2, g2 = binary_row(dot_row(x2, w) + b, y[i + 2])
-            l3, g3 = binary_row(dot_row(x3, w) + b, y[i + 3])
-            s0, s1, s2, s3 = s[i], s[i + 1], s[i + 2], s[i + 3]
-            lsum += ((s0 * l0 + s1 * l1) + (s2 * l2 + s3 * l3))
-            g0 *= s0
-            g1 *= s1
-            g2 *= s2
-            g3 *= s3
-            gb += ((g0 + g1) + (g2 + g3))
-            for j in range(p):
-                g[j] += (g0 * x0[j] + g1 * x1[j]) + (g2 * x2[j] + g3 * x3[j])
-            i += 4
-        while i < end:
-            x0 = X[i]
-            l0, g0 = binary_row(dot_row(x0, w) + b, y[i])
-            lsum += s[i] * l0
-            g0 *= s[i]
-            gb += g0
-            for j in range(p):
-                g[j] += g0 * x0[j]
-            i += 1
+        r_old, n_old = bounds[c], 0
+        for r0 in range(bounds[c], end, B):
+            n = min(B, end - r0)
+            dense_pipelined(X, r0, n, W, bias, Z, r_old, n_old, D_old, part_g[c])
+            binary_block(Z[0], y[r0:r0 + n], s[r0:r0 + n], n, loss, D[0])
+            lsum += sum_fixed(loss, n)
+            gb += sum_fixed(D[0], n)
+            D, D_old = D_old, D
+            r_old, n_old = r0, n
+        dense_pipelined(X, end, 0, W, bias, Z, r_old, n_old, D_old, part_g[c])
         part_l[c] = lsum
         part_b[c, 0] = gb
 
 
 @njit(**_JIT)
-def softmax_loss_grad_chunks(X, W, b, y_index, Y, hard, s, bounds, part_l, part_g, part_b,
+def softmax_loss_grad_chunks(X, W, b, y_index, Y, hard, s, B, bounds, part_l, part_g, part_b,
                             c0, c1):
-    """Softmax cross-entropy in one pass over X.
+    """Softmax cross-entropy in one pass over X, in blocks of ``B`` rows.
 
     .. math::
 
@@ -90,45 +81,55 @@ def softmax_loss_grad_chunks(X, W, b, y_index, Y, hard, s, bounds, part_l, part_
 
     (soft targets: ``(Σy) oᵢ − yᵢ``). ``W`` (K, p) and ``b`` (K,) are float64. Targets are
     ``y_index`` (m,) class indices when ``hard`` else the rows of ``Y`` (m, K); the unused one
-    may be empty. Accumulates ``L``, ``G`` (K, p), ``g_b`` (K,) per chunk.
+    may be empty. Accumulates ``L``, ``G`` (K, p), ``g_b`` (K,) per chunk. The K exponentials
+    of a block are one vector loop (:func:`~softlogit.kernels.blocks.softmax_block`).
     """
-    K, p = W.shape
+    K = W.shape[0]
+    Z = np.empty((K, B))
+    E = np.empty((K, B))
+    D = np.empty((K + 2, B))
+    D_old = np.empty((K + 2, B))
+    top = np.empty(B, np.int64)
+    rest = np.empty(B)
+    lse = np.empty(B)
+    loss = np.empty(B)
     for c in range(c0, c1):
-        G = part_g[c]
         gb = part_b[c]
-        z = np.empty(K)
-        e = np.empty(K)
-        gz = np.empty(K)
         lsum = 0.0
-        for i in range(bounds[c], bounds[c + 1]):
-            x = X[i]
-            for k in range(K):
-                z[k] = dot_row(x, W[k]) + b[k]
+        end = bounds[c + 1]
+        r_old, n_old = bounds[c], 0
+        for r0 in range(bounds[c], end, B):
+            n = min(B, end - r0)
+            dense_pipelined(X, r0, n, W, b, Z, r_old, n_old, D_old, part_g[c])
+            softmax_block(Z, E, n, top, rest, lse)
             if hard:
-                loss = softmax_hard_row(z, e, gz, y_index[i])
+                softmax_hard_block(Z, E, n, y_index[r0:r0 + n], s[r0:r0 + n], top, rest, lse,
+                                   loss, D)
             else:
-                loss = softmax_soft_row(z, e, gz, Y[i])
-            si = s[i]
-            lsum += si * loss
+                softmax_soft_block(Z, E, n, Y[r0:r0 + n], s[r0:r0 + n], top, rest, lse,
+                                   loss, D)
+            lsum += sum_fixed(loss, n)
             for k in range(K):
-                gk = si * gz[k]
-                gb[k] += gk
-                Gk = G[k]
-                for j in range(p):
-                    Gk[j] += gk * x[j]
+                gb[k] += sum_fixed(D[k], n)
+            D, D_old = D_old, D
+            r_old, n_old = r0, n
+        dense_pipelined(X, end, 0, W, b, Z, r_old, n_old, D_old, part_g[c])
         part_l[c] = lsum
 
 
 @njit(**_JIT)
-def binary_hessp_chunks(X, v, vb, f, s, bounds, part_l, part_g, part_b, c0, c1):
+def binary_hessp_chunks(X, v, vb, f, s, B, bounds, part_l, part_g, part_b, c0, c1):
     """Hessian-vector product of the sigmoid loss in one pass over X.
 
     .. math::
 
         uᵢ = sᵢ\\, hᵢ(1−hᵢ)\\, (v·xᵢ + v_b),\\qquad \\text{returns } (Σᵢ uᵢ xᵢ,\\; Σᵢ uᵢ)
 
-    ``f`` (m,) holds the factors ``h(1−h)``; ``v`` (p,) float64, ``vb`` float.
+    ``f`` (m,) holds the factors ``h(1−h)``; ``v`` (p,) float64, ``vb`` float. No
+    transcendental function here, so no block buffer either (``B`` is unused; measured no
+    faster): four rows at a time, their dot products then their update while in L1.
     """
+    V = v.reshape((1, v.shape[0]))
     p = X.shape[1]
     for c in range(c0, c1):
         g = part_g[c, 0]
@@ -136,31 +137,26 @@ def binary_hessp_chunks(X, v, vb, f, s, bounds, part_l, part_g, part_b, c0, c1):
         i = bounds[c]
         end = bounds[c + 1]
         while i + 4 <= end:
-            x0 = X[i]
-            x1 = X[i + 1]
-            x2 = X[i + 2]
-            x3 = X[i + 3]
-            u0 = s[i] * f[i] * (dot_row(x0, v) + vb)
-            u1 = s[i + 1] * f[i + 1] * (dot_row(x1, v) + vb)
-            u2 = s[i + 2] * f[i + 2] * (dot_row(x2, v) + vb)
-            u3 = s[i + 3] * f[i + 3] * (dot_row(x3, v) + vb)
+            u0 = float(s[i]) * float(f[i]) * (dot1(X, i, V, 0) + vb)
+            u1 = float(s[i + 1]) * float(f[i + 1]) * (dot1(X, i + 1, V, 0) + vb)
+            u2 = float(s[i + 2]) * float(f[i + 2]) * (dot1(X, i + 2, V, 0) + vb)
+            u3 = float(s[i + 3]) * float(f[i + 3]) * (dot1(X, i + 3, V, 0) + vb)
             ub += (u0 + u1) + (u2 + u3)
             for j in range(p):
-                g[j] += (u0 * x0[j] + u1 * x1[j]) + (u2 * x2[j] + u3 * x3[j])
+                g[j] += (u0 * X[i, j] + u1 * X[i + 1, j]) + (u2 * X[i + 2, j] + u3 * X[i + 3, j])
             i += 4
         while i < end:
-            x0 = X[i]
-            u0 = s[i] * f[i] * (dot_row(x0, v) + vb)
+            u0 = float(s[i]) * float(f[i]) * (dot1(X, i, V, 0) + vb)
             ub += u0
             for j in range(p):
-                g[j] += u0 * x0[j]
+                g[j] += u0 * X[i, j]
             i += 1
         part_b[c, 0] = ub
 
 
 @njit(**_JIT)
-def softmax_hessp_chunks(X, V, vb, O, s, bounds, part_l, part_g, part_b, c0, c1):
-    """Hessian-vector product of the softmax loss in one pass over X.
+def softmax_hessp_chunks(X, V, vb, O, s, B, bounds, part_l, part_g, part_b, c0, c1):
+    """Hessian-vector product of the softmax loss in one pass over X, in blocks of ``B`` rows.
 
     .. math::
 
@@ -170,25 +166,33 @@ def softmax_hessp_chunks(X, V, vb, O, s, bounds, part_l, part_g, part_b, c0, c1)
     i.e. ``(diag(o) − o oᵀ) v`` per row without forming a K×K matrix. ``O`` (m, K) holds the
     probabilities; ``V`` (K, p) and ``vb`` (K,) are float64.
     """
-    K, p = V.shape
+    K = V.shape[0]
+    T = np.empty((K, B))
+    T_old = np.empty((K, B))
+    ov = np.empty(B)
     for c in range(c0, c1):
-        G = part_g[c]
         gb = part_b[c]
-        t = np.empty(K)
-        for i in range(bounds[c], bounds[c + 1]):
-            x = X[i]
-            o = O[i]
-            ov = 0.0
+        end = bounds[c + 1]
+        r_old, n_old = bounds[c], 0
+        for r0 in range(bounds[c], end, B):
+            n = min(B, end - r0)
+            dense_pipelined(X, r0, n, V, vb, T, r_old, n_old, T_old, part_g[c])
+            Ob = O[r0:r0 + n]
+            sb = s[r0:r0 + n]
+            for i in range(n):
+                ov[i] = 0.0
             for k in range(K):
-                t[k] = dot_row(x, V[k]) + vb[k]
-                ov += o[k] * t[k]
-            si = s[i]
+                Tk = T[k]
+                for i in range(n):
+                    ov[i] += float(Ob[i, k]) * Tk[i]
             for k in range(K):
-                uk = si * o[k] * (t[k] - ov)
-                gb[k] += uk
-                Gk = G[k]
-                for j in range(p):
-                    Gk[j] += uk * x[j]
+                Tk = T[k]
+                for i in range(n):
+                    Tk[i] = float(sb[i]) * float(Ob[i, k]) * (Tk[i] - ov[i])
+                gb[k] += sum_fixed(Tk, n)
+            T, T_old = T_old, T
+            r_old, n_old = r0, n
+        dense_pipelined(X, end, 0, V, vb, T, r_old, n_old, T_old, part_g[c])
 
 
 @njit(**_JIT)
@@ -217,7 +221,10 @@ def read_pass_chunks(X, bounds, part_l, c0, c1):
 # --- drivers: allocate partials, run chunk ranges on threads, add partials in chunk order ----
 
 def _run(kernel, bounds, k, p, *args):
+    """Run ``kernel`` over all chunks with blocks of :func:`block_rows` rows; add partials."""
     n = len(bounds) - 1
+    X = args[0]
+    args = args + (block_rows(X.shape[1] * X.dtype.itemsize, k),)
     part_l = np.zeros(n)
     part_g = np.zeros((n, k, p))
     part_b = np.zeros((n, k))

@@ -47,3 +47,24 @@ def nnz_bounds(indptr: np.ndarray, width: int) -> np.ndarray:
     inner = np.searchsorted(indptr[1:], targets, side="left").astype(np.int64) + 1
     bounds = np.concatenate([[0], np.clip(inner, 0, m), [m]]).astype(np.int64)
     return np.maximum.accumulate(bounds)
+
+
+#: Bytes of X per row block inside a chunk: the block is read from memory for its logits and
+#: re-read from L1/L2 for its gradient update (see :mod:`softlogit.kernels.blocks`).
+BLOCK_BYTES = 16 * 2**10
+#: Rows per block: at least enough for the vector loops over the block, at most what keeps
+#: the (K, B) float64 buffers small.
+MIN_BLOCK_ROWS = 8
+MAX_BLOCK_ROWS = 256
+MAX_BLOCK_ENTRIES = 4096
+
+
+def block_rows(row_bytes: int, k: int = 1) -> int:
+    """Rows per block for rows of ``row_bytes`` bytes and ``k`` logits per row.
+
+    A function of the shapes alone (never of the thread count), so that blocks, like chunks,
+    fix the order of every sum.
+    """
+    rows = BLOCK_BYTES // max(1, row_bytes)
+    rows = min(rows, MAX_BLOCK_ROWS, MAX_BLOCK_ENTRIES // max(1, k))
+    return int(max(MIN_BLOCK_ROWS, rows))

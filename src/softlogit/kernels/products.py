@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from softlogit.kernels.rowloss import dot_row
+from softlogit.kernels.blocks import dot1
 from softlogit.kernels.threads import run_chunks
 
 _JIT = dict(fastmath=False, cache=True, nogil=True)
@@ -23,10 +23,9 @@ def logits_chunks(X, W, Z, bounds, c0, c1):
     """``Z[i, k] = Σⱼ X[i, j] W[k, j]`` (accumulated in float64, stored in Z's dtype)."""
     K = W.shape[0]
     for c in range(c0, c1):
-        for i in range(bounds[c], bounds[c + 1]):
-            x = X[i]
+        for i in range(bounds[c], bounds[c + 1]):  # rows in order: the prefetcher streams them
             for k in range(K):
-                Z[i, k] = dot_row(x, W[k])
+                Z[i, k] = dot1(X, i, W, k)
 
 
 @njit(**_JIT)

@@ -16,10 +16,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from softlogit.kernels.rowloss import binary_row, softmax_hard_row, softmax_soft_row
+from softlogit.kernels.blocks import (
+    binary_block, softmax_block, softmax_hard_block, softmax_soft_block, sum_fixed,
+)
+from softlogit.kernels.partition import block_rows
 from softlogit.kernels.threads import reduce_chunks, run_chunks
 
-_JIT = dict(fastmath=False, cache=True, nogil=True)
+_JIT = dict(fastmath=False, cache=True, nogil=True, error_model="numpy")
 
 BINARY, SOFTMAX_HARD, SOFTMAX_SOFT = 0, 1, 2
 
@@ -49,7 +52,7 @@ def _row_scatter(data, indices, start, stop, u, Gt):
 
 
 @njit(**_JIT)
-def csr_loss_grad_chunks(data, indices, indptr, Wt, b, kind, y_index, Y, s, bounds,
+def csr_loss_grad_chunks(data, indices, indptr, Wt, b, kind, y_index, Y, s, B, bounds,
                          part_l, part_g, part_b, c0, c1):
     """Cross-entropy, gradient and intercept gradient in one pass over CSR X.
 
@@ -58,32 +61,53 @@ def csr_loss_grad_chunks(data, indices, indptr, Wt, b, kind, y_index, Y, s, boun
         zᵢ = W xᵢ + b,\\quad L = Σᵢ sᵢ ℓ(zᵢ, yᵢ),\\quad G = Σᵢ sᵢ gᵢ xᵢᵀ,\\quad g_b = Σᵢ sᵢ gᵢ,
         \\quad gᵢ = ∂ℓ/∂zᵢ
 
-    ``Wt`` (p, K) float64 is Wᵀ. Accumulates ``L``, ``Gᵀ`` (p, K), ``g_b`` (K,) per chunk.
+    ``Wt`` (p, K) float64 is Wᵀ. Rows go in blocks of ``B``: the block's logits into a (K, B)
+    buffer, the losses over the buffer (:mod:`softlogit.kernels.blocks`, vectorised), then the
+    block's entries scatter their updates. Accumulates ``L``, ``Gᵀ`` (p, K), ``g_b`` (K,) per
+    chunk.
     """
     K = Wt.shape[1]
+    Z = np.empty((K, B))
+    E = np.empty((K, B))
+    D = np.empty((K + 2, B))
+    top = np.empty(B, np.int64)
+    rest = np.empty(B)
+    lse = np.empty(B)
+    loss = np.empty(B)
     for c in range(c0, c1):
         Gt = part_g[c]
         gb = part_b[c]
-        z = np.empty(K)
-        e = np.empty(K)
-        u = np.empty(K)
         lsum = 0.0
-        for i in range(bounds[c], bounds[c + 1]):
-            start, stop = indptr[i], indptr[i + 1]
-            _row_logits(data, indices, start, stop, Wt, b, z)
+        end = bounds[c + 1]
+        for r0 in range(bounds[c], end, B):
+            n = min(B, end - r0)
+            for i in range(n):
+                for k in range(K):
+                    Z[k, i] = b[k]
+                for nz in range(indptr[r0 + i], indptr[r0 + i + 1]):
+                    xv = data[nz]
+                    jcol = indices[nz]
+                    for k in range(K):
+                        Z[k, i] += xv * Wt[jcol, k]
             if kind == BINARY:
-                loss, g0 = binary_row(z[0], Y[i, 0])
-                u[0] = g0
-            elif kind == SOFTMAX_HARD:
-                loss = softmax_hard_row(z, e, u, y_index[i])
+                binary_block(Z[0], Y[r0:r0 + n, 0], s[r0:r0 + n], n, loss, D[0])
             else:
-                loss = softmax_soft_row(z, e, u, Y[i])
-            si = s[i]
-            lsum += si * loss
+                softmax_block(Z, E, n, top, rest, lse)
+                if kind == SOFTMAX_HARD:
+                    softmax_hard_block(Z, E, n, y_index[r0:r0 + n], s[r0:r0 + n], top, rest,
+                                       lse, loss, D)
+                else:
+                    softmax_soft_block(Z, E, n, Y[r0:r0 + n], s[r0:r0 + n], top, rest, lse,
+                                       loss, D)
+            lsum += sum_fixed(loss, n)
             for k in range(K):
-                u[k] *= si
-                gb[k] += u[k]
-            _row_scatter(data, indices, start, stop, u, Gt)
+                gb[k] += sum_fixed(D[k], n)
+            for i in range(n):
+                for nz in range(indptr[r0 + i], indptr[r0 + i + 1]):
+                    xv = data[nz]
+                    jcol = indices[nz]
+                    for k in range(K):
+                        Gt[jcol, k] += xv * D[k, i]
         part_l[c] = lsum
 
 
@@ -135,8 +159,10 @@ def _run(kernel, bounds, p, K, *args):
 def csr_loss_grad(X, Wt, b, kind, y_index, Y, s, bounds):
     """``(Σ sᵢℓᵢ, Σ sᵢgᵢxᵢᵀ (K, p), Σ sᵢgᵢ (K,))`` for CSR ``X`` — see
     :func:`csr_loss_grad_chunks`."""
-    return _run(csr_loss_grad_chunks, bounds, X.shape[1], Wt.shape[1],
-                X.data, X.indices, X.indptr, Wt, b, kind, y_index, Y, s)
+    K = Wt.shape[1]
+    B = block_rows(int(X.nnz // max(1, X.shape[0])) * 12 + 8 * K, K)
+    return _run(csr_loss_grad_chunks, bounds, X.shape[1], K,
+                X.data, X.indices, X.indptr, Wt, b, kind, y_index, Y, s, B)
 
 
 def csr_hessp(X, Vt, vb, kind, F, s, bounds):
