@@ -18,7 +18,7 @@ import warnings
 
 from softlogit._version import __version__
 
-COMMANDS = ("fit", "predict", "evaluate", "gradcheck", "datasets")
+COMMANDS = ("fit", "predict", "evaluate", "gradcheck", "datasets", "cv")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -48,8 +48,10 @@ def add_model_arguments(parser) -> None:
                             "(K-logit softmax even for two classes)")
     group.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "none"], default="l2",
                        help="penalty on the coefficients, never the intercept (default: l2)")
-    group.add_argument("--C", type=float, default=1.0, dest="C",
-                       help="inverse regularisation strength, as in scikit-learn (default: 1)")
+    group.add_argument("--C", type=c_value, default=1.0, dest="C",
+                       help="inverse regularisation strength, as in scikit-learn (default: 1); "
+                            "auto: chosen by 5-fold cross-validation on the training rows "
+                            "(as `softlogit cv`)")
     group.add_argument("--l1-ratio", type=float, default=None,
                        help="elastic-net mixing in [0, 1] (with --penalty elasticnet)")
     group.add_argument("--solver", default="auto",
@@ -60,6 +62,16 @@ def add_model_arguments(parser) -> None:
                        help="most solver iterations (default: 1000)")
     group.add_argument("--class-weight", choices=["balanced"], default=None,
                        help="weight classes inversely to their frequency")
+
+
+def c_value(text: str):
+    """``--C``: a number, or ``"auto"`` (cross-validated; see ``softlogit cv``)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
 def make_estimator(args, n_classes: int):

@@ -95,6 +95,10 @@ def run(args, console) -> int:
     estimator = make_estimator(args, len(classes))
     model = TabularModel(encoder, estimator, target_name=target)
     X_train = encoder.fit_transform(features.take(train))
+    if args.C == "auto":  # choose C by cross-validation on the training rows (softlogit cv)
+        from softlogit.cli.cv import choose_C_for_fit
+
+        estimator.C = choose_C_for_fit(args, X_train, y[train], console)
     with IterationProgress(_stderr_console(), args.max_iter) as progress:
         estimator.callback = progress
         start = time.perf_counter()

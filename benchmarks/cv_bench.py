@@ -1,0 +1,228 @@
+"""Cross-validated C: softlogit's LogisticRegressionCV against scikit-learn's and skglm (issue 10).
+
+Every tool gets the same folds (StratifiedKFold(5, shuffle, seed 0)) and the same grid of Cs
+(softlogit's automatic grid on all rows, passed as an explicit list to everyone), and is
+scored with neg_log_loss on each test fold. Accuracy is the largest distance of a tool's
+fold scores from *reference* scores: each fold fitted alone at each C by softlogit's
+proximal Newton (newton-cd) / Newton at tol 1e-10. scikit-learn: ``LogisticRegressionCV``
+(saga for L1/elastic net, lbfgs for L2) at its defaults (tol 1e-4, max_iter 100) and, where
+noted, tighter. skglm has no CV estimator and no multinomial L1: its
+``SparseLogisticRegression(alpha = 1/(C·m_train))`` is warm-started along the same Cs on each
+fold (binary L1 only). Compile time (the first call in a process; Numba in softlogit and skglm)
+is measured on a tiny problem and reported apart.
+
+    python benchmarks/cv_bench.py [--repeats 3] [--only NAME ...] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import StratifiedKFold
+
+import softlogit
+from softlogit import LogisticRegression, LogisticRegressionCV
+
+SCORER = get_scorer("neg_log_loss")
+
+
+# --- problems --------------------------------------------------------------------------------
+
+def correlated(m, p, k_true, n_classes=2, rho=0.5, seed=0):
+    """Gaussian columns with pairwise correlation ``rho``, ``k_true`` informative ones."""
+    rng = np.random.default_rng(seed)
+    X = np.sqrt(1 - rho) * rng.normal(size=(m, p)) + np.sqrt(rho) * rng.normal(size=(m, 1))
+    W = np.zeros((n_classes, p))
+    W[:, :k_true] = rng.normal(size=(n_classes, k_true))
+    Z = X @ W.T
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    u = rng.random(m)[:, None]
+    y = (u > np.cumsum(P, axis=1)).sum(axis=1)
+    return X, y
+
+
+def text_like(m, p, per_row, k_true=30, seed=0):
+    """Bag-of-words-like CSR: Zipf-distributed word ids, counts, ``k_true`` informative words."""
+    rng = np.random.default_rng(seed)
+    cols = (rng.zipf(1.2, size=m * per_row) - 1) % p
+    rows = np.repeat(np.arange(m), per_row)
+    X = sp.csr_matrix((np.ones(m * per_row), (rows, cols)), shape=(m, p))
+    X.sum_duplicates()
+    X.data = np.log1p(X.data)
+    w = np.zeros(p)
+    informative = rng.choice(np.arange(10, 2000), size=k_true, replace=False)
+    w[informative] = rng.normal(scale=2.0, size=k_true)
+    score = X @ w
+    y = (rng.random(m) < 1 / (1 + np.exp(-(score - np.median(score))))).astype(int)
+    return X, y
+
+
+PROBLEMS = {
+    # the issue's problem: 8000 × 200 binary, correlated columns, 15 true features, L1
+    "binary-l1": dict(make=lambda: correlated(8000, 200, 15), rho=1.0),
+    "multinomial-en": dict(make=lambda: correlated(5000, 100, 10, n_classes=4), rho=0.5),
+    "binary-l2": dict(make=lambda: correlated(8000, 200, 15), rho=0.0),
+    "sparse-text-l1": dict(make=lambda: text_like(20000, 100_000, 80), rho=1.0),
+}
+
+
+# --- tools -----------------------------------------------------------------------------------
+
+def softlogit_cv(X, y, Cs, folds, rho, **kw):
+    clf = LogisticRegressionCV(Cs=Cs, l1_ratios=(rho,), cv=folds, **kw).fit(X, y)
+    return clf.scores_[:, 0, :], clf.C_
+
+
+def sklearn_cv(X, y, Cs, folds, rho, tol=1e-4, max_iter=100):
+    from sklearn.linear_model import LogisticRegressionCV as SkCV
+
+    solver = "lbfgs" if rho == 0 else "saga"
+    clf = SkCV(Cs=list(Cs), l1_ratios=(rho,), cv=folds, solver=solver, tol=tol,
+               max_iter=max_iter, scoring="neg_log_loss", use_legacy_attributes=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    return clf.scores_[:, 0, :], clf.C_
+
+
+def skglm_cv(X, y, Cs, folds, rho, tol=1e-4):
+    """skglm along the path on each fold (warm starts), then a refit at the best C."""
+    from skglm import SparseLogisticRegression
+
+    scores = np.empty((len(folds), len(Cs)))
+    for f, (train, test) in enumerate(folds):
+        est = SparseLogisticRegression(alpha=1.0, l1_ratio=rho, tol=tol, warm_start=True)
+        for i, C in enumerate(Cs):
+            est.set_params(alpha=1.0 / (C * len(train)))
+            est.fit(X[train], y[train])
+            scores[f, i] = SCORER(est, X[test], y[test])
+    best = Cs[int(np.argmax(scores.mean(axis=0)))]
+    SparseLogisticRegression(alpha=1.0 / (best * X.shape[0]), l1_ratio=rho, tol=tol).fit(X, y)
+    return scores, best
+
+
+def reference_scores(X, y, Cs, folds, rho):
+    penalty = {0.0: "l2", 1.0: "l1"}.get(rho, "elasticnet")
+    solver = "newton" if rho == 0 else "newton-cd"
+    if sp.issparse(X) and rho > 0:  # a 100k-column Hessian is out of reach: the screened path
+        return np.array([[s for s in _path_scores(X, y, train, test, Cs, rho)]
+                         for train, test in folds])
+    scores = np.empty((len(folds), len(Cs)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for f, (train, test) in enumerate(folds):
+            for i, C in enumerate(Cs):
+                est = LogisticRegression(penalty=penalty, C=C, solver=solver, tol=1e-10,
+                                         l1_ratio=rho if penalty == "elasticnet" else None,
+                                         max_iter=500).fit(X[train], y[train])
+                scores[f, i] = SCORER(est, X[test], y[test])
+    return scores
+
+
+def _path_scores(X, y, train, test, Cs, rho):
+    path = softlogit.regularization_path(X[train], y[train], Cs=Cs, penalty="l1", tol=1e-12,
+                                         max_iter=500)
+    for i in range(len(Cs)):
+        est = LogisticRegression()
+        est.classes_, est.coef_, est.intercept_ = np.array([0, 1]), path.coefs[i], \
+            path.intercepts[i]
+        est.n_features_in_ = X.shape[1]
+        yield SCORER(est, X[test], y[test])
+
+
+def timed(fn, repeats):
+    times, out = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def compile_times():
+    """First-call cost in this process (Numba loading / compiling), on a 200 × 10 problem."""
+    X, y = correlated(200, 10, 3)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    out = {}
+    t = time.perf_counter()
+    LogisticRegressionCV(Cs=3, l1_ratios=(1.0,), cv=folds).fit(X, y)
+    LogisticRegressionCV(Cs=3, l1_ratios=(0.5,), cv=folds).fit(X, np.arange(200) % 3)
+    out["softlogit"] = time.perf_counter() - t
+    try:
+        from skglm import SparseLogisticRegression
+
+        t = time.perf_counter()
+        SparseLogisticRegression(alpha=0.01).fit(X, y)
+        SparseLogisticRegression(alpha=0.01).fit(sp.csr_matrix(X), y)
+        out["skglm"] = time.perf_counter() - t
+    except ImportError:
+        pass
+    return out
+
+
+def run(name, repeats, quick):
+    spec = PROBLEMS[name]
+    X, y = spec["make"]()
+    if quick:
+        X, y = X[: X.shape[0] // 4], y[: X.shape[0] // 4]
+    rho = spec["rho"]
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    grid = LogisticRegressionCV(Cs=10, l1_ratios=(rho,))
+    Cs = grid._grid(*_validated(X, y, grid), [rho])
+    ref = reference_scores(X, y, Cs, folds, rho)
+    ref_best = Cs[int(np.argmax(ref.mean(axis=0)))]
+    rows = []
+
+    def record(tool, fn):
+        seconds, (scores, C) = timed(fn, repeats)
+        err = float(np.max(np.abs(scores - ref)))
+        rows.append((tool, seconds, err, C, C == ref_best))
+        print(f"  {tool:<44} {seconds:8.2f} s   max|score−ref| {err:.1e}   C_ {C:.4g}"
+              f"{'' if C == ref_best else '  (≠ reference choice)'}", flush=True)
+
+    shape = f"{X.shape[0]}×{X.shape[1]}" + (" CSR" if sp.issparse(X) else "")
+    print(f"{name}: {shape}, K={len(np.unique(y))}, l1_ratio={rho}, 10 Cs "
+          f"{Cs[0]:.3g}…{Cs[-1]:.3g}, 5 folds; reference choice C={ref_best:.4g}", flush=True)
+    record("softlogit LogisticRegressionCV", lambda: softlogit_cv(X, y, Cs, folds, rho))
+    record("softlogit, n_jobs=2", lambda: softlogit_cv(X, y, Cs, folds, rho, n_jobs=2))
+    if rho > 0:
+        for screening in ("strong", None):
+            record(f"softlogit, screening={screening}",
+                   lambda s=screening: softlogit_cv(X, y, Cs, folds, rho, screening=s))
+    solver = "lbfgs" if rho == 0 else "saga"
+    record(f"scikit-learn LogisticRegressionCV({solver})",
+           lambda: sklearn_cv(X, y, Cs, folds, rho))
+    if rho == 1.0 and len(np.unique(y)) == 2:
+        record("skglm SparseLogisticRegression path", lambda: skglm_cv(X, y, Cs, folds, rho))
+    return rows
+
+
+def _validated(X, y, est):
+    from softlogit.selection.targets import encode_targets
+
+    return X, encode_targets(X, y)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=None, choices=sorted(PROBLEMS))
+    parser.add_argument("--quick", action="store_true", help="a quarter of the rows")
+    args = parser.parse_args(argv)
+    print("compile / first-call time:", {k: round(v, 2) for k, v in compile_times().items()},
+          flush=True)
+    for name in args.only or PROBLEMS:
+        run(name, args.repeats, args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
