@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -131,25 +132,41 @@ def jsonable(value):
 
 
 def output_directory(path) -> Path:
-    """``path`` as a directory, created if missing; an error if it is a file."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out}: exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    """``path`` checked as an output directory (an error if it is a file); nothing is created
+    until :func:`write_outputs` has every file ready, so a run that fails creates nothing."""
+    from softlogit.io.atomic import check_output_directory
+
+    return check_output_directory(path)
 
 
 def json_bytes(document: dict) -> bytes:
     return (json.dumps(jsonable(document), indent=2, allow_nan=False) + "\n").encode()
 
 
-def write_outputs(directory: Path, files: dict[str, bytes]) -> list[str]:
-    """Write each named payload into ``directory`` atomically; returns the names written."""
-    from softlogit.io.atomic import atomic_write_bytes
+def write_outputs(directory, files: dict[str, bytes], replaces=("*.png", "metrics.json")):
+    """Write the named payloads into ``directory`` as one transaction; returns the names.
 
-    for name, payload in files.items():
-        atomic_write_bytes(os.path.join(directory, name), payload)
-    return list(files)
+    Either every file is replaced or none is (:func:`softlogit.io.atomic.write_directory`):
+    the files are written into a temporary directory beside ``directory`` and swapped in.
+    Existing entries matching ``replaces`` (this command's outputs) are dropped; others kept.
+    """
+    from softlogit.io.atomic import write_directory
+
+    with working_on(directory):
+        return write_directory(directory, files, replaces=replaces)
+
+
+@contextlib.contextmanager
+def working_on(path):
+    """Name ``path`` as the file at fault if an unexpected error escapes the ``with`` block
+    (the command line's last-resort handler reads it)."""
+    try:
+        yield
+    except Exception as exc:
+        if getattr(exc, "softlogit_file", None) is None:
+            with contextlib.suppress(AttributeError, TypeError):
+                exc.softlogit_file = os.fspath(path)
+        raise
 
 
 def load_tabular_model(path):
@@ -158,7 +175,8 @@ def load_tabular_model(path):
     from softlogit.io.model_file import load
     from softlogit.io.tabular import TabularModel
 
-    model = load(path)
+    with working_on(path):
+        model = load(path)
     if not isinstance(model, TabularModel):
         raise ModelFileError(f"{path}: holds a bare {type(model).__name__} saved from Python; "
                              f"the command line needs a model written by `softlogit fit`")

@@ -12,6 +12,9 @@ EXAMPLE = """examples:
   softlogit fit data.parquet --impute mean --penalty l2 --C 0.5 --out runs/p
 """
 
+#: The names ``fit --out DIR`` owns in DIR: replaced as one set, other files in DIR are kept.
+FIT_OUTPUTS = ("model.softlogit", "metrics.json", "*.png")
+
 
 def add_parser(subparsers):
     import argparse
@@ -77,6 +80,7 @@ def run(args, console) -> int:
         json_bytes, make_estimator, output_directory, write_outputs,
     )
     from softlogit.cli.report import IterationProgress, print_fit_summary
+    from softlogit.io.atomic import checkpoint
     from softlogit.io.encoding import TableEncoder
     from softlogit.io.frame import check_classes, split_target
     from softlogit.io.readers import read_data
@@ -99,6 +103,7 @@ def run(args, console) -> int:
         from softlogit.cli.cv import choose_C_for_fit
 
         estimator.C = choose_C_for_fit(args, X_train, y[train], console)
+    checkpoint("fit")  # a no-op outside the interrupt tests
     with IterationProgress(_stderr_console(), args.max_iter) as progress:
         estimator.callback = progress
         start = time.perf_counter()
@@ -118,7 +123,7 @@ def run(args, console) -> int:
         doc[name], probabilities[name] = _evaluate(estimator, X, y_true)
     if out is not None:
         from softlogit.cli import figures
-        from softlogit.io.model_file import save
+        from softlogit.io.model_file import model_bytes
 
         files = {}
         if args.figures:
@@ -130,9 +135,11 @@ def run(args, console) -> int:
                 estimator.coef_, encoder.feature_names_out_, estimator.classes_)
         doc["out"] = str(out)
         doc["files"] = ["model.softlogit", "metrics.json", *files]
-        files["metrics.json"] = json_bytes(doc)
-        save(model, out / "model.softlogit")
-        write_outputs(out, files)
+        # One transaction: the model, metrics and figures replace the old set together or not
+        # at all (softlogit.io.atomic.write_directory); nothing is created before this point.
+        files = {"model.softlogit": model_bytes(model), **files,
+                 "metrics.json": json_bytes(doc)}
+        write_outputs(out, files, replaces=FIT_OUTPUTS)
     # The summary formats the document's own values (``C=inf`` prints as inf), not their JSON.
     print_fit_summary(console, doc)
     return 0

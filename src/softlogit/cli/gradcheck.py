@@ -73,7 +73,9 @@ def run(args, console) -> int:
     errors = {"random point": (at_random.gradient_error, at_random.hessian_error),
               "fitted optimum": (at_optimum.gradient_error, at_optimum.hessian_error)}
 
-    table = Table(title=f"gradient check — {frame.source}: {X.shape[0]} rows, "
+    from softlogit.cli.text import markup
+
+    table = Table(title=f"gradient check — {markup(frame.source)}: {X.shape[0]} rows, "
                         f"{objective.n_params} parameters ({objective.loss_fn.name} loss)",
                   title_justify="left")
     for column in ("point", "gradient rel. error", "Hessian·v rel. error", f"≤ {args.rtol:g}"):

@@ -66,8 +66,13 @@ def write_table(table, path) -> None:
     if path is None:
         sink = __import__("io").BytesIO()
         pv.write_csv(table, sink)
-        sys.stdout.buffer.write(sink.getvalue())
-        sys.stdout.flush()
+        try:
+            sys.stdout.buffer.write(sink.getvalue())
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # name the stream: "<stdout>: No space left on device"
+            raise OSError(exc.errno, exc.strerror, "<stdout>") from exc
         return
     from softlogit.io.atomic import atomic_writer
 
@@ -92,5 +97,8 @@ def run(args, console) -> int:
     table = prediction_table(model, frame, args.proba, args.handle_unknown)
     write_table(table, args.out)
     if args.out is not None:
-        console.print(f"wrote {table.num_rows} predictions to {args.out}", highlight=False)
+        from softlogit.cli.text import markup
+
+        console.print(f"wrote {table.num_rows} predictions to {markup(args.out)}",
+                      highlight=False)
     return 0

@@ -11,6 +11,8 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from softlogit.cli.text import markup as _safe  # text from data is shown as written
+
 #: Below this many seconds of fitting no progress bar is shown.
 PROGRESS_DELAY_S = 0.5
 _MAX_CLASSES_SHOWN = 12
@@ -25,7 +27,7 @@ def _fmt(value, digits: int = 4) -> str:
 
 
 def _classes_line(classes: list[dict]) -> str:
-    shown = ", ".join(f"{c['label']} ({c['count']})" for c in classes[:_MAX_CLASSES_SHOWN])
+    shown = ", ".join(f"{_safe(c['label'])} ({c['count']})" for c in classes[:_MAX_CLASSES_SHOWN])
     more = len(classes) - _MAX_CLASSES_SHOWN
     return f"{len(classes)}: {shown}" + (f", … ({more} more)" if more > 0 else "")
 
@@ -63,10 +65,10 @@ def print_fit_summary(console: Console, doc: dict) -> None:
         shape += f" ({data['encoded_features']} after encoding)"
     reason = fit.get("solver_reason")
     status = "converged" if fit["converged"] else "did not converge"
-    console.print(f"[bold]softlogit fit[/bold] — {data['source']}")
+    console.print(f"[bold]softlogit fit[/bold] — {_safe(data['source'])}")
     console.print(_facts([
         ("data", f"{shape}; {split}"),
-        ("target", f"{data['target']}"),
+        ("target", _safe(data['target'])),
         ("classes", _classes_line(doc["classes"])),
         ("model", f"{model['class']} (penalty={model['params']['penalty']}, "
                   f"C={model['params']['C']:g})"),
@@ -85,10 +87,11 @@ def print_fit_summary(console: Console, doc: dict) -> None:
 def print_evaluation(console: Console, doc: dict) -> None:
     """The summary of ``softlogit evaluate``."""
     data = doc["data"]
-    console.print(f"[bold]softlogit evaluate[/bold] — {data['source']} with {doc['model_file']}")
+    console.print(f"[bold]softlogit evaluate[/bold] — {_safe(data['source'])} with "
+                  f"{_safe(doc['model_file'])}")
     console.print(_facts([
         ("data", f"{data['rows']} rows × {data['features']} features"),
-        ("target", f"{data['target']}"),
+        ("target", _safe(data['target'])),
         ("classes", _classes_line(doc["classes"])),
     ]))
     console.print(_metrics_table({"evaluation": doc["evaluation"]},
@@ -98,7 +101,8 @@ def print_evaluation(console: Console, doc: dict) -> None:
 
 def _print_saved(console: Console, doc: dict) -> None:
     if doc.get("out"):
-        console.print(f"[bold]saved[/bold] {doc['out']}: {', '.join(doc['files'])}")
+        console.print(f"[bold]saved[/bold] {_safe(doc['out'])}: "
+                      f"{_safe(', '.join(doc['files']))}")
 
 
 class IterationProgress:

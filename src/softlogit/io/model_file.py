@@ -27,11 +27,19 @@ import json
 import math
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
 from softlogit.io.atomic import atomic_write_bytes
 from softlogit.io.errors import ModelFileError
+from softlogit.io.model_reader import (
+    DEFAULT_LIMITS, ModelLimits, checksum, open_archive, parse_meta, read_array, read_entry,
+    read_file, refuse,
+)
+from softlogit.io.model_schema import (
+    check_attributes, check_encoder, check_estimator_arrays, check_meta, check_report_arrays,
+)
 
 FORMAT_NAME = "softlogit-model"
 FORMAT_VERSION = 1
@@ -58,6 +66,11 @@ def save(model, path) -> None:
     >>> bool((softlogit.load(path).predict_proba(X) == model.predict_proba(X)).all())
     True
     """
+    atomic_write_bytes(path, model_bytes(model))
+
+
+def model_bytes(model) -> bytes:
+    """The bytes :func:`save` writes for ``model`` (for writers that place files themselves)."""
     from softlogit._version import __version__
     from softlogit.io.tabular import TabularModel
 
@@ -77,49 +90,44 @@ def save(model, path) -> None:
         estimator = model
     meta["estimator"] = _estimator_state(estimator, store)
     meta["arrays"] = store.checksums
-    atomic_write_bytes(path, store.zip_bytes(meta))
+    return store.zip_bytes(meta)
 
 
-def load(path):
+def load(path, *, limits: ModelLimits = DEFAULT_LIMITS):
     """Read a model written by :func:`save`: an estimator or a ``TabularModel``, as saved.
+
+    The file is untrusted: every size is checked against ``limits`` before it is allocated
+    (:mod:`softlogit.io.model_reader`), and every array against the meta data
+    (:mod:`softlogit.io.model_schema`), before a model object exists.
 
     Raises
     ------
     ModelFileError
-        The file is missing, empty, truncated, corrupted, not a softlogit model, or from a
-        newer format version than this softlogit reads.
+        The file is missing, not a regular file, empty, too large, truncated, corrupted, not a
+        softlogit model, inconsistent, or from a newer format version than this softlogit
+        reads.
     """
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such model file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path}: is a directory, not a model file") from None
-    if not data:
-        raise ModelFileError(f"{path}: the model file is empty")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        if data.startswith(b"PK\x03\x04"):
-            raise ModelFileError(f"{path}: the model file is truncated or corrupted") from None
-        raise ModelFileError(f"{path}: not a softlogit model file") from None
+    data = read_file(path, limits)
+    archive = open_archive(data, path, limits)
     with archive:
-        if "meta.json" not in archive.namelist():
-            raise ModelFileError(f"{path}: not a softlogit model file (no meta.json)")
         try:
-            meta = json.loads(archive.read("meta.json"))
-        except (zipfile.BadZipFile, ValueError, EOFError) as exc:
-            raise ModelFileError(f"{path}: the model file is corrupted ({_line(exc)})") from None
-        _check_header(meta, path)
-        try:
-            arrays = _read_arrays(archive, meta["arrays"], path)
-            return _build(meta, arrays)
+            meta = parse_meta(read_entry(archive, "meta.json", path), path, limits)
+            _check_header(meta, path)
+            check_meta(meta, path)
+            members = set(archive.namelist()) - {"meta.json"}
+            listed = set(meta["arrays"])
+            if members - listed:
+                raise refuse(path, f"unexpected entry {sorted(members - listed)[0]!r}")
+            if listed - members:
+                raise ModelFileError(f"{path}: the model file is truncated or corrupted (no "
+                                     f"{sorted(listed - members)[0]!r})")
+            arrays = _read_arrays(archive, meta["arrays"], path, limits)
+            return _build(meta, arrays, path, limits)
         except ModelFileError:
             raise
-        except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError,
-                AttributeError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, TypeError, ValueError,
+                AttributeError, IndexError, OverflowError, RecursionError) as exc:
             raise ModelFileError(f"{path}: the model file is corrupted ({_line(exc)})") from None
 
 
@@ -227,16 +235,21 @@ def _from_json(value):
     if isinstance(value, list):
         return [_from_json(v) for v in value]
     if isinstance(value, dict):
-        if "__float__" in value:
+        if set(value) == {"__float__"} and value["__float__"] in ("inf", "-inf", "nan"):
             return float(value["__float__"])
-        if "__dict__" in value:
+        if set(value) == {"__dict__"} and isinstance(value["__dict__"], list) and all(
+                isinstance(kv, list) and len(kv) == 2 for kv in value["__dict__"]):
             return {_hashable(_from_json(k)): _from_json(v) for k, v in value["__dict__"]}
-        raise ValueError(f"unexpected JSON object {value!r}")
+        raise ValueError(f"unexpected JSON object {str(value)[:80]}")
     return value
 
 
 def _hashable(value):
-    return tuple(value) if isinstance(value, list) else value
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        raise ValueError("a dict cannot be a key")
+    return value
 
 
 def _json_safe_floats(value):
@@ -266,47 +279,81 @@ def _check_header(meta, path) -> None:
             f"(version {FORMAT_VERSION}); upgrade softlogit to load it")
 
 
-def _read_arrays(archive: zipfile.ZipFile, refs: dict, path) -> dict:
+def _read_arrays(archive: zipfile.ZipFile, refs: dict, path, limits) -> dict:
     arrays = {}
     for member, ref in refs.items():
-        payload = archive.read(member)
-        if hashlib.sha256(payload).hexdigest() != ref["sha256"]:
+        payload = read_entry(archive, member, path)
+        if checksum(payload) != ref["sha256"]:
             raise ModelFileError(f"{path}: the model file is corrupted ({member} does not "
                                  f"match its checksum)")
-        array = np.load(io.BytesIO(payload), allow_pickle=False)
-        arrays[member] = array.astype(object) if ref["object"] else array
+        array = read_array(payload, member, path, limits)
+        if ref.get("object", False):
+            if array.dtype.kind != "U":
+                raise refuse(path, f"{member} is marked as text but holds {array.dtype}")
+            array = array.astype(object)
+        arrays[member] = array
     return arrays
 
 
-def _build(meta: dict, arrays: dict):
-    estimator = _build_estimator(meta["estimator"], arrays)
+def _build(meta: dict, arrays: dict, path, limits):
+    """Validate every part against the others, then make the objects (only then)."""
+    state = meta["estimator"]
+    cls, params, p = _check_estimator_state(state, arrays, path, limits)
+    encoder_arrays = None
+    if meta["kind"] == "tabular":
+        enc_meta = meta["encoder"]
+        encoder_arrays = {k: arrays[ref] for k, ref in enc_meta["arrays"].items()}
+        check_encoder(enc_meta, encoder_arrays, p, path, limits)
+    estimator = _build_estimator(cls, params, state, arrays)
     if meta["kind"] == "estimator":
         return estimator
-    if meta["kind"] != "tabular":
-        raise ValueError(f"unknown model kind {meta['kind']!r}")
     from softlogit.io.encoding import TableEncoder
     from softlogit.io.tabular import TabularModel
 
-    enc_meta = meta["encoder"]
-    encoder = TableEncoder.from_state(
-        enc_meta, {k: arrays[ref] for k, ref in enc_meta["arrays"].items()})
-    return TabularModel(encoder, estimator, target_name=meta["target_name"])
+    encoder = TableEncoder.from_state(meta["encoder"], encoder_arrays)
+    return TabularModel(encoder, estimator, target_name=meta.get("target_name"))
 
 
-def _build_estimator(state: dict, arrays: dict):
+def _check_estimator_state(state: dict, arrays: dict, path, limits):
+    import warnings
+
     import softlogit.estimators as estimators
+    from softlogit.estimators.base import check_params
+
+    name = state.get("class")
+    if name not in ESTIMATOR_CLASSES:
+        raise ModelFileError(f"{path}: unknown estimator class {str(name)[:80]!r} (expected "
+                             f"one of {', '.join(ESTIMATOR_CLASSES)})")
+    cls = getattr(estimators, name)
+    known = set(cls().get_params(deep=False)) - {"callback"}
+    unknown = sorted(set(state["params"]) - known)
+    if unknown:
+        raise refuse(path, f"{name} has no parameter {unknown[0][:80]!r}")
+    try:
+        params = {k: _from_json(v) for k, v in state["params"].items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check_params(cls(**params))
+    except (ValueError, TypeError) as exc:
+        raise refuse(path, f"estimator parameters: {_line(exc)}") from None
+    p = check_attributes(cls, state["attributes"], path, limits)
+    fitted = {k: arrays[ref] for k, ref in state["arrays"].items()}
+    check_estimator_arrays(name, fitted, p, path, limits)
+    report = state.get("fit_report")
+    if report is not None:
+        check_report_arrays({f: arrays[r] for f, r in report["arrays"].items()}, path, limits)
+    return cls, params, p
+
+
+def _build_estimator(cls, params: dict, state: dict, arrays: dict):
     from softlogit.solvers import SolverResult
 
-    name = state["class"]
-    if name not in ESTIMATOR_CLASSES:
-        raise ValueError(f"unknown estimator class {name!r}")
-    estimator = getattr(estimators, name)(
-        **{k: _from_json(v) for k, v in state["params"].items()})
+    estimator = cls(**params)
     for key, value in state["attributes"].items():
         setattr(estimator, key, _from_json(value))
     for key, ref in state["arrays"].items():
         setattr(estimator, key, arrays[ref])
-    report = state["fit_report"]
+    report = state.get("fit_report")
     if report is not None:
         fields = {f: arrays[ref] for f, ref in report["arrays"].items()}
         setattr(estimator, report["attribute"], SolverResult(
@@ -314,10 +361,10 @@ def _build_estimator(state: dict, arrays: dict):
             converged=bool(report["converged"]), reason=str(report["reason"]),
             objective_history=fields["objective_history"],
             grad_norm_history=fields["grad_norm_history"], solver=str(report["solver"]),
-            info=dict(report["info"] or {})))
+            info=dict(report.get("info") or {})))
     return estimator
 
 
 def _line(exc) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return text.splitlines()[0][:300]

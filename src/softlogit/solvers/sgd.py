@@ -69,7 +69,7 @@ class SGDState:
 
     @classmethod
     def new(cls, n_params: int, random_state=None) -> "SGDState":
-        rng = np.random.default_rng(random_state)
+        rng = _generator(random_state)
         return cls(np.zeros(n_params), np.zeros(n_params), 0, 0, rng.bit_generator.state)
 
     def generator(self) -> np.random.Generator:
@@ -191,3 +191,12 @@ def sgd(objective, params0=None, *, tol=1e-4, max_iter=200, callback=None,
     if state is not None:
         track.info.update(epochs=state.epoch, updates=state.step)
     return track.result(final_params(objective, theta), reason)
+
+
+def _generator(random_state) -> np.random.Generator:
+    """A NumPy ``Generator`` from ``random_state``: None, an int, a ``Generator``, or a legacy
+    ``RandomState`` (scikit-learn's convention; ``default_rng`` refuses it). A ``RandomState``
+    is drawn from, so it advances between fits as scikit-learn's estimators advance it."""
+    if isinstance(random_state, np.random.RandomState):
+        random_state = int(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)
