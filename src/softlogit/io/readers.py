@@ -15,8 +15,12 @@ The format is chosen by the file's extension:
 ``.svm``, ``.svmlight``, ``.libsvm``       :func:`sklearn.datasets.load_svmlight_file` (sparse)
 ========================================  ====================================================
 
-NumPy files are read with ``allow_pickle=False``. Every failure becomes a
-:class:`~softlogit.io.errors.DataError` whose message starts with the file name.
+NumPy files are read with ``allow_pickle=False``, and their headers are checked before any
+array is allocated: the shape must match the bytes the file (or ``.npz`` entry) holds, so a
+small file cannot declare a huge array. An svmlight feature index above
+:data:`MAX_SVMLIGHT_FEATURES` is refused (the column count sets the size of the encoder's
+arrays). Every failure becomes a :class:`~softlogit.io.errors.DataError` whose message starts
+with the file name.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ _FORMATS = {
     ".libsvm": "svmlight",
 }
 _COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
+#: The most feature columns an svmlight file may have (highest index + 1): the encoder holds
+#: a name, a mean and a scale per column, so the column count, not the file size, sets memory.
+MAX_SVMLIGHT_FEATURES = 1 << 22
+#: Deflate cannot shrink data more than about 1032:1; an .npz entry declaring more lies.
+_MAX_DEFLATE_RATIO = 1100
 
 
 def data_format(path) -> str:
@@ -108,6 +117,9 @@ def _read_parquet(path):
 
 
 def _read_npy(path):
+    with open(path, "rb") as fh:
+        _check_npy_header(fh, os.fstat(fh.fileno()).st_size, path, "cannot read as npy: the "
+                          "file")
     array = np.load(path, allow_pickle=False)
     if array.dtype.names:
         return Frame(path, table=_table({n: array[n] for n in array.dtype.names}, path))
@@ -117,6 +129,7 @@ def _read_npy(path):
 
 
 def _read_npz(path):
+    _check_npz(path)
     with np.load(path, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
     if "X" in arrays:
@@ -146,9 +159,58 @@ def _read_svmlight(path):
     # anywhere → one-based). The encoder applies the base seen at fit time, so predict on a
     # file that happens to lack index 0 is not shifted by one.
     X, y = load_svmlight_file(path, zero_based=True)
+    if X.shape[1] > MAX_SVMLIGHT_FEATURES:
+        raise DataError(f"{path}: feature index {X.shape[1] - 1} is beyond the "
+                        f"{MAX_SVMLIGHT_FEATURES} feature columns softlogit reads from svmlight")
     X = X.tocsr()
     zero_based = bool(X.nnz == 0 or X.indices.min() == 0)
     return Frame(path, sparse=X, label=y, zero_based=zero_based)
+
+
+def _check_npy_header(fh, available: int, path, where: str) -> None:
+    """Refuse a ``.npy`` header whose array would not be exactly the ``available`` bytes."""
+    import math
+
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    except (ValueError, SyntaxError, TypeError, EOFError, OverflowError) as exc:
+        raise DataError(f"{path}: {where} is not a valid .npy array "
+                        f"({_first_line(exc)})") from None
+    if dtype.hasobject:
+        raise DataError(f"{path}: {where} holds Python objects, which softlogit never loads "
+                        f"(they would need pickle)")
+    count = math.prod(int(n) for n in shape)
+    data = available - fh.tell()
+    if dtype.itemsize == 0 or count * dtype.itemsize != data:
+        raise DataError(f"{path}: {where} declares shape {tuple(shape)} of {dtype} "
+                        f"({count * dtype.itemsize} bytes) but holds {data} bytes of data")
+
+
+def _check_npz(path) -> None:
+    """Check each ``.npz`` entry's flags, declared size and ``.npy`` header before loading."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            name = info.filename
+            if info.flag_bits & 0x1:
+                raise DataError(f"{path}: entry {name!r} is encrypted")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise DataError(f"{path}: entry {name!r} uses compression method "
+                                f"{info.compress_type}; only stored and deflate are read")
+            if info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + (1 << 20):
+                raise DataError(f"{path}: entry {name!r} declares {info.file_size} bytes from "
+                                f"{info.compress_size} compressed, more than deflate can give")
+            if name.endswith(".npy"):
+                with archive.open(info) as fh:
+                    _check_npy_header(fh, info.file_size, path, f"entry {name!r}")
 
 
 def _table(columns: dict, path):
