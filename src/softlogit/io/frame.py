@@ -150,8 +150,8 @@ def _distinct_labels(parsed, text):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if _is_text(parsed.type) or len(text) != len(parsed):
-        return parsed
+    if _is_text(parsed.type) or pa.types.is_null(parsed.type) or len(text) != len(parsed):
+        return parsed  # (a column of nulls only has no labels to merge)
     valid = parsed.is_valid()
     n_values = pc.count_distinct(parsed.filter(valid)).as_py()
     n_texts = pc.count_distinct(text.filter(valid)).as_py()
