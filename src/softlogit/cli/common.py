@@ -143,7 +143,11 @@ def json_bytes(document: dict) -> bytes:
     return (json.dumps(jsonable(document), indent=2, allow_nan=False) + "\n").encode()
 
 
-def write_outputs(directory, files: dict[str, bytes], replaces=("*.png", "metrics.json")):
+#: What ``evaluate --out DIR`` owns in DIR (a fit's model and its other figures are kept).
+EVALUATE_OUTPUTS = ("metrics.json", "confusion_matrix.png", "roc.png", "calibration.png")
+
+
+def write_outputs(directory, files: dict[str, bytes], replaces=EVALUATE_OUTPUTS):
     """Write the named payloads into ``directory`` as one transaction; returns the names.
 
     Either every file is replaced or none is (:func:`softlogit.io.atomic.write_directory`):
