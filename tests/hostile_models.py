@@ -192,6 +192,8 @@ def build(root, good_model) -> dict[str, str]:
            edit=set_attr("n_features_in_", 10 ** 30))
     edited("attribute_shadows_method.softlogit", "not a fitted attribute",
            edit=set_attr("predict_proba", 1))
+    edited("array_shadows_method.softlogit", "is not a fitted attribute",
+           edit=lambda m, _: m["estimator"]["arrays"].update(predict=coef_ref))
     edited("unknown_param.softlogit", "has no parameter",
            edit=lambda m, _: m["estimator"]["params"].update(evil=1))
     edited("bad_param.softlogit", "estimator parameters",

@@ -114,7 +114,7 @@ def load(path, *, limits: ModelLimits = DEFAULT_LIMITS):
         try:
             meta = parse_meta(read_entry(archive, "meta.json", path), path, limits)
             _check_header(meta, path)
-            check_meta(meta, path)
+            check_meta(meta, path, _estimator_class(meta, path))
             members = set(archive.namelist()) - {"meta.json"}
             listed = set(meta["arrays"])
             if members - listed:
@@ -314,17 +314,25 @@ def _build(meta: dict, arrays: dict, path, limits):
     return TabularModel(encoder, estimator, target_name=meta.get("target_name"))
 
 
+def _estimator_class(meta: dict, path):
+    """The estimator class meta.json names: only one of :data:`ESTIMATOR_CLASSES`."""
+    import softlogit.estimators as estimators
+
+    state = meta.get("estimator")
+    name = state.get("class") if isinstance(state, dict) else None
+    if not isinstance(name, str) or name not in ESTIMATOR_CLASSES:
+        raise ModelFileError(f"{path}: unknown estimator class {str(name)[:80]!r} (expected "
+                             f"one of {', '.join(ESTIMATOR_CLASSES)})")
+    return getattr(estimators, name)
+
+
 def _check_estimator_state(state: dict, arrays: dict, path, limits):
     import warnings
 
-    import softlogit.estimators as estimators
     from softlogit.estimators.base import check_params
 
-    name = state.get("class")
-    if name not in ESTIMATOR_CLASSES:
-        raise ModelFileError(f"{path}: unknown estimator class {str(name)[:80]!r} (expected "
-                             f"one of {', '.join(ESTIMATOR_CLASSES)})")
-    cls = getattr(estimators, name)
+    cls = _estimator_class({"estimator": state}, path)
+    name = cls.__name__
     known = set(cls().get_params(deep=False)) - {"callback"}
     unknown = sorted(set(state["params"]) - known)
     if unknown:

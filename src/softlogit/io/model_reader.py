@@ -194,11 +194,12 @@ def parse_meta(payload: bytes, path, limits: ModelLimits) -> dict:
         raise ValueError(f"{token} is not a JSON number")
 
     def unique_keys(pairs):
-        keys = [k for k, _ in pairs]
-        if len(set(keys)) != len(keys):
-            repeated = next(k for k in keys if keys.count(k) > 1)
+        result = dict(pairs)
+        if len(result) != len(pairs):  # find the repeat in one pass (an object may be huge)
+            seen = set()
+            repeated = next(k for k, _ in pairs if k in seen or seen.add(k))
             raise ValueError(f"key {repeated[:80]!r} appears twice in one object")
-        return dict(pairs)
+        return result
 
     try:
         meta = json.loads(text, parse_float=number, parse_constant=constant,

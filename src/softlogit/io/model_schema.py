@@ -16,13 +16,17 @@ import numpy as np
 
 from softlogit.io.model_reader import ModelLimits, refuse
 
-#: The fitted attributes a model file may set, and what each must be.
+import re
+
+#: The fitted array attributes whose form is checked; others (a fitted attribute added by a
+#: later softlogit) must only be named like one (lower case, ending in ``_``, no method's name).
 ESTIMATOR_ARRAYS = ("classes_", "coef_", "intercept_", "n_iter_", "feature_names_in_")
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,100}_")
 _REQUIRED_ARRAYS = ("classes_", "coef_", "intercept_")
 _REPORT_ARRAYS = ("params", "objective_history", "grad_norm_history")
 
 
-def check_meta(meta: dict, path) -> None:
+def check_meta(meta: dict, path, cls=None) -> None:
     """The structure of meta.json: the keys softlogit reads exist and have the right types."""
     _expect(meta.get("kind") in ("estimator", "tabular"), path,
             f"kind {meta.get('kind')!r} (expected 'estimator' or 'tabular')")
@@ -40,8 +44,10 @@ def check_meta(meta: dict, path) -> None:
     arrays = state.get("arrays")
     _expect(isinstance(arrays, dict), path, "estimator.arrays is missing")
     for key, ref in arrays.items():
-        _expect(key in ESTIMATOR_ARRAYS, path, f"estimator array {key!r} is not one a "
-                                               f"softlogit model has")
+        _expect(key in ESTIMATOR_ARRAYS or (
+            isinstance(key, str) and _ATTRIBUTE_NAME.fullmatch(key)
+            and (cls is None or not hasattr(cls, key))), path,
+            f"estimator array {str(key)[:80]!r} is not a fitted attribute")
         _expect(ref in refs, path, f"estimator array {key!r} refers to {ref!r}, which is not "
                                    f"listed in 'arrays'")
     for key in _REQUIRED_ARRAYS:
@@ -73,8 +79,8 @@ def check_meta(meta: dict, path) -> None:
 def check_attributes(cls, attributes: dict, path, limits: ModelLimits) -> int:
     """The scalar fitted attributes; returns p = ``n_features_in_``."""
     for key in attributes:
-        _expect(key.endswith("_") and not key.startswith("_") and not hasattr(cls, key),
-                path, f"attribute {key!r} is not a fitted attribute of {cls.__name__}")
+        _expect(_ATTRIBUTE_NAME.fullmatch(key) and not hasattr(cls, key), path,
+                f"attribute {key[:80]!r} is not a fitted attribute of {cls.__name__}")
     p = attributes.get("n_features_in_")
     _expect(_is_int(p) and 1 <= p <= limits.features, path,
             f"n_features_in_ = {_short(p)} (expected an integer in 1..{limits.features})")
