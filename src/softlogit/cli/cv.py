@@ -158,11 +158,14 @@ def run(args, console) -> int:
             files["cv_curve.png"] = cv_curve_figure(doc)
             files["coef_path.png"] = coef_path_figure(path, cv.C_, names, cv.classes_)
         files["cv.json"] = json_bytes(doc)
-        from softlogit.io.model_file import save
+        from softlogit.cli.text import markup
+        from softlogit.io.model_file import model_bytes
 
-        save(TabularModel(encoder, estimator, target_name=target), out / "model.softlogit")
-        write_outputs(out, files)
-        console.print(f"saved {out}: model.softlogit, {', '.join(files)}")
+        # One transaction with the model (softlogit.io.atomic.write_directory).
+        model = model_bytes(TabularModel(encoder, estimator, target_name=target))
+        write_outputs(out, {"model.softlogit": model, **files},
+                      replaces=("model.softlogit", "cv.json", "cv_curve.png", "coef_path.png"))
+        console.print(f"saved {markup(out)}: model.softlogit, {', '.join(files)}")
     return 0
 
 
@@ -190,7 +193,9 @@ def _print(console, doc) -> None:
     from rich.table import Table
 
     cv = doc["cv"]
-    console.print(f"softlogit cv — {doc['data']['source']}: {doc['data']['rows']} rows × "
+    from softlogit.cli.text import markup
+
+    console.print(f"softlogit cv — {markup(doc['data']['source'])}: {doc['data']['rows']} rows × "
                   f"{doc['data']['features']} features, {len(doc['data']['classes'])} classes")
     ratio = f", l1_ratio={cv['l1_ratio']:g}" if cv["penalty"] == "elasticnet" else ""
     console.print(f"chosen      C={cv['C']:.4g}{ratio} ({cv['penalty']}, rule {cv['rule']}, "
