@@ -64,7 +64,7 @@ def binary_loss_grad_chunks(X, w, b, y, s, B, bounds, part_l, part_g, part_b, c0
             gb += sum_fixed(D[0], n)
             D, D_old = D_old, D
             r_old, n_old = r0, n
-        dense_pipelined(X, end, 0, W, bias, Z, r_old, n_old, D_old, part_g[c])
+        dense_pipelined(X, end, 0 * n_old, W, bias, Z, r_old, n_old, D_old, part_g[c])
         part_l[c] = lsum
         part_b[c, 0] = gb
 
@@ -113,7 +113,7 @@ def softmax_loss_grad_chunks(X, W, b, y_index, Y, hard, s, B, bounds, part_l, pa
                 gb[k] += sum_fixed(D[k], n)
             D, D_old = D_old, D
             r_old, n_old = r0, n
-        dense_pipelined(X, end, 0, W, b, Z, r_old, n_old, D_old, part_g[c])
+        dense_pipelined(X, end, 0 * n_old, W, b, Z, r_old, n_old, D_old, part_g[c])
         part_l[c] = lsum
 
 
@@ -192,7 +192,7 @@ def softmax_hessp_chunks(X, V, vb, O, s, B, bounds, part_l, part_g, part_b, c0, 
                 gb[k] += sum_fixed(Tk, n)
             T, T_old = T_old, T
             r_old, n_old = r0, n
-        dense_pipelined(X, end, 0, V, vb, T, r_old, n_old, T_old, part_g[c])
+        dense_pipelined(X, end, 0 * n_old, V, vb, T, r_old, n_old, T_old, part_g[c])
 
 
 @njit(**_JIT)
