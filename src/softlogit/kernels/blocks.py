@@ -41,6 +41,23 @@ def dot1(X, i, W, k):
     return acc
 
 
+@njit(**_DOT)
+def dot4k(X, i, W, k):
+    """``(X[i]·W[k], X[i]·W[k+1], X[i]·W[k+2], X[i]·W[k+3])``: four logits per read of the row
+    (five loads per four multiply-adds instead of eight)."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    for j in range(W.shape[1]):
+        xj = X[i, j]
+        a0 += xj * W[k, j]
+        a1 += xj * W[k + 1, j]
+        a2 += xj * W[k + 2, j]
+        a3 += xj * W[k + 3, j]
+    return a0, a1, a2, a3
+
+
 @njit(**_VEC)
 def sum_fixed(a, n):
     """``Σ_{i<n} aᵢ`` in four interleaved partial sums, then ``(s₀+s₁)+(s₂+s₃)``: a fixed
@@ -63,18 +80,6 @@ def sum_fixed(a, n):
 
 
 @njit(**_VEC)
-def dense_logits(X, r0, n, W, b, Z):
-    """``Z[k, i] = W[k]·X[r0+i] + b[k]`` for the ``n`` rows of one block (``Z`` is (K, B)).
-
-    Rows are read strictly in order (the hardware prefetcher streams them best that way:
-    interleaving four rows measured 30 % slower out of cache here).
-    """
-    for i in range(n):
-        for k in range(W.shape[0]):
-            Z[k, i] = dot1(X, r0 + i, W, k) + b[k]
-
-
-@njit(**_VEC)
 def dense_pipelined(X, r_new, n_new, W, b, Z, r_old, n_old, D, G):
     """Logits of a new block and the gradient update of the previous one, interleaved.
 
@@ -89,8 +94,18 @@ def dense_pipelined(X, r_new, n_new, W, b, Z, r_old, n_old, D, G):
     steps = max(n_new, n_old)
     while i < steps:
         for q in range(i, min(i + 4, n_new)):
-            for k in range(K):
-                Z[k, q] = dot1(X, r_new + q, W, k) + b[k]
+            r = r_new + q
+            k = 0
+            while k + 4 <= K:  # four classes per read of the row
+                z0, z1, z2, z3 = dot4k(X, r, W, k)
+                Z[k, q] = z0 + b[k]
+                Z[k + 1, q] = z1 + b[k + 1]
+                Z[k + 2, q] = z2 + b[k + 2]
+                Z[k + 3, q] = z3 + b[k + 3]
+                k += 4
+            while k < K:
+                Z[k, q] = dot1(X, r, W, k) + b[k]
+                k += 1
         # The update loops are written out here, not called: LLVM does not inline a
         # vectorised helper this size, and each call would cost reference-count updates.
         if i + 4 <= n_old:
