@@ -14,9 +14,12 @@ chunks and blocks), :mod:`.threads` (running chunk ranges on Numba's thread coun
 All kernels are compiled with ``cache=True`` and without fast-math, except for the flags
 ``contract`` (fused multiply-add) everywhere in :mod:`.vecmath`/:mod:`.blocks` and
 ``reassoc`` on the dot products alone (:func:`.blocks.dot1`): the stability tricks of
-:mod:`softlogit.losses` rely on IEEE infinities, NaN and ordering, which those two flags keep. Compilation happens once per machine: ~16 s for all signatures (float32/64 ×
-dense/CSR × binary/softmax) on a cold cache here, 0.4 s to load them afterwards. Results do not
-depend on the number of threads (:mod:`.partition`).
+:mod:`softlogit.losses` rely on IEEE infinities, NaN and ordering, which those two flags keep.
+
+Compilation happens once per machine: all signatures (float32/64 × dense/CSR × binary/softmax,
+Hessian products) took 58 s on a cold cache on the shared two-core machine (the row kernels
+before the blocks: 34 s in the same conditions), a fraction of a second to load afterwards.
+Results do not depend on the number of threads (:mod:`.partition`).
 """
 
 import hashlib
