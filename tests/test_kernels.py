@@ -295,6 +295,7 @@ def _fingerprint_in_subprocess(threads):
         "import sys, numpy as np, tests.test_kernels as t\n"
         "from softlogit.kernels import designs, partition\n"
         "partition.MIN_CHUNK_ROWS, partition.MAX_CHUNKS, designs.COPY_BLOCK_BYTES = 5, 9, 256\n"
+        "partition.BLOCK_BYTES, partition.MIN_BLOCK_ROWS = 1, 6\n"
         "np.save(sys.argv[1], t._fingerprint_run())\n"
     )
     path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"softlogit-fp-{os.getpid()}.npy")
