@@ -38,6 +38,11 @@ class Design(ABC):
     passes: float = 0.0
     #: ``(parent design, r/m)`` for a design made by :meth:`take`, else ``None``.
     _pass_parent: tuple["Design", float] | None = None
+    #: True for a design whose X lives on another device (the array-API backend): the objective
+    #: then hands the targets and weights to :meth:`place_samples`, which keeps them with X, and
+    #: takes every per-sample quantity from the fused hooks below (they must all answer), so
+    #: that only k·p-sized arrays reach the host.
+    samples_on_device: bool = False
 
     def count_pass(self, n: float = 1.0) -> None:
         """Add ``n`` passes over this X (and ``n·r/m`` to the design it was taken from)."""
@@ -105,4 +110,23 @@ class Design(ABC):
 
         ``Hᵢ`` is the per-sample logit Hessian given by ``factors`` (from the loss).
         """
+        return None
+
+    # --- hooks of designs with ``samples_on_device`` (None: "not offered") -------------------
+
+    def place_samples(self, loss_name, y, n_classes, sample_weight):
+        """Check targets and weights where X lives: ``(K, targets, weights, Σs)``, or None."""
+        return None
+
+    def fused_loss(self, loss_name, W, b, y, sample_weight):
+        """One pass over X: ``Σᵢ sᵢ ℓᵢ`` (a float), or None."""
+        return None
+
+    def fused_hessian_factors(self, loss_name, W, b):
+        """The per-sample logit-Hessian factors at ``(W, b)`` kept with X (for the two hooks
+        that take ``factors``), or None: the objective then computes them from the logits."""
+        return None
+
+    def fused_hessian(self, loss_name, factors, sample_weight, fit_intercept):
+        """``Σᵢ sᵢ Hᵢ ⊗ x̃ᵢ x̃ᵢᵀ`` (k·q, k·q), ``x̃ = (x, 1)`` with an intercept, or None."""
         return None

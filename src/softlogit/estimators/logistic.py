@@ -1,9 +1,10 @@
 """Logistic regression: a drop-in for :class:`sklearn.linear_model.LogisticRegression`."""
 
+from softlogit.estimators.array_api import ArrayAPIDispatchMixin
 from softlogit.estimators.base import PARAMETERS_DOC, BaseCrossEntropyClassifier
 
 
-class LogisticRegression(BaseCrossEntropyClassifier):
+class LogisticRegression(ArrayAPIDispatchMixin, BaseCrossEntropyClassifier):
     _always_softmax = False
 
 

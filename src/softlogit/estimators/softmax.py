@@ -1,9 +1,10 @@
 """Softmax regression: the K-logit model of the math, for every K ≥ 2."""
 
+from softlogit.estimators.array_api import ArrayAPIDispatchMixin
 from softlogit.estimators.base import PARAMETERS_DOC, BaseCrossEntropyClassifier
 
 
-class SoftmaxRegression(BaseCrossEntropyClassifier):
+class SoftmaxRegression(ArrayAPIDispatchMixin, BaseCrossEntropyClassifier):
     _always_softmax = True
 
 

@@ -73,6 +73,11 @@ class LinearObjective:
         X = _check_X(X)
         self.design: Design = as_design(X, backend=backend)
         m, p = self.design.shape
+        if self.design.samples_on_device:  # targets and weights are checked and kept with X
+            self.n_classes, self.y, self.sample_weight, self.sw_sum = self.design.place_samples(
+                self.loss_fn.name, y, n_classes, sample_weight)
+            self._finish_init(fit_intercept, penalty, C, l1_ratio, p)
+            return
         y = np.asarray(y)
         if y.ndim == 0 or y.shape[0] != m:
             raise ValueError(f"X has {m} rows but y has {y.shape[0] if y.ndim else 'no'} rows "
@@ -85,6 +90,9 @@ class LinearObjective:
             self.y = self.y.astype(self.dtype, copy=False)
         self.sample_weight = _check_sample_weight(sample_weight, m, self.dtype)
         self.sw_sum = float(self.sample_weight.sum(dtype=np.float64))
+        self._finish_init(fit_intercept, penalty, C, l1_ratio, p)
+
+    def _finish_init(self, fit_intercept, penalty, C, l1_ratio, p):
         self.fit_intercept = bool(fit_intercept)
         self.penalty = make_penalty(penalty, C, l1_ratio, self.sw_sum)
         self.n_logits = self.loss_fn.n_logits(self.n_classes)
@@ -145,8 +153,11 @@ class LinearObjective:
 
     def loss(self, params) -> float:
         """Smooth objective value ``(1/Σs) Σ sᵢ ℓᵢ + (λ₂/2)‖W‖²``."""
+        W, b = self.unpack(params)
+        fused = self.design.fused_loss(self.loss_fn.name, W, b, self.y, self.sample_weight)
+        if fused is not None:
+            return float(fused) / self.sw_sum + self._penalty_l2(W)[0]
         losses = self.loss_fn.loss(self.logits(params), self.y)
-        W, _ = self.unpack(params)
         return float(np.dot(self.sample_weight, losses)) / self.sw_sum + self._penalty_l2(W)[0]
 
     def loss_gradient(self, params) -> tuple[float, np.ndarray]:
@@ -187,7 +198,7 @@ class LinearObjective:
 
         Each product costs two passes over X (``X Vᵀ`` then ``Uᵀ X``) or one fused pass.
         """
-        factors = self.loss_fn.hessian_factors(self.logits(params))
+        factors = self._hessian_factors(params)
         s = self.sample_weight
         lam = self.penalty.l2
 
@@ -210,6 +221,14 @@ class LinearObjective:
 
         return hessp
 
+    def _hessian_factors(self, params):
+        """The logit-Hessian factors at ``θ``: the design's own (kept with X) or the loss's."""
+        W, b = self.unpack(params)
+        factors = self.design.fused_hessian_factors(self.loss_fn.name, W, b)
+        if factors is None:
+            factors = self.loss_fn.hessian_factors(self.logits(params))
+        return factors
+
     def hessian_product(self, params, v) -> np.ndarray:
         """``∇²J(θ) v`` for one vector ``v`` (use :meth:`hessian_operator` for many)."""
         return self.hessian_operator(params)(v)
@@ -221,11 +240,17 @@ class LinearObjective:
         ``X̃ = [X | 1]`` and ``w_kl = oₖ(δₖₗ − oₗ)`` (binary: ``h(1−h)``); computed for k ≤ l
         only, the rest by symmetry.
         """
-        factors = self.loss_fn.hessian_factors(self.logits(params))
+        factors = self._hessian_factors(params)
+        s = self.sample_weight
+        fused = self.design.fused_hessian(self.loss_fn.name, factors, s, self.fit_intercept)
+        if fused is not None:
+            H = np.asarray(fused, dtype=self.dtype) / self.sw_sum
+            if self.penalty.l2:
+                H[np.diag_indices_from(H)] += self.penalty.l2 * self.penalized_mask
+            return H
         k_out, p, i = self.n_logits, self.n_features, int(self.fit_intercept)
         q = p + i
         H = np.zeros((k_out * q, k_out * q), dtype=self.dtype)
-        s = self.sample_weight
         for k in range(k_out):
             for l in range(k, k_out):
                 d = self.loss_fn.hessian_block_weights(factors, k, l) * s / self.sw_sum
