@@ -54,7 +54,13 @@ def dispatches(X) -> bool:
     from sklearn import get_config
 
     if get_config().get("array_api_dispatch", False):
-        from softlogit.backends.xp.transfer import is_device_array
+        try:
+            from softlogit.backends.xp.transfer import is_device_array
+        except ModuleNotFoundError as exc:
+            if exc.name != "array_api_compat":
+                raise
+            raise ImportError("fitting array-API input on its device needs array-api-compat: "
+                              "pip install 'softlogit[gpu]'") from exc
         return is_device_array(X)
     try:
         np.asarray(X[:1, ...] if getattr(X, "ndim", 0) else X)
