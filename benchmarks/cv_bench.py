@@ -11,7 +11,7 @@ noted, tighter. skglm has no CV estimator and no multinomial L1: its
 fold (binary L1 only). Compile time (the first call in a process; Numba in softlogit and skglm)
 is measured on a tiny problem and reported apart.
 
-    python benchmarks/cv_bench.py [--repeats 3] [--only NAME ...] [--quick]
+    python benchmarks/cv_bench.py [--repeats 3] [--only NAME ...] [--quick] [--screening]
 """
 
 from __future__ import annotations
@@ -218,6 +218,20 @@ def run(name, repeats, quick):
     return rows
 
 
+def screening_comparison():
+    """One path per screening rule on 3000 × 200 (correlated), on a coarse and a fine grid."""
+    X, y = correlated(3000, 200, 15)
+    softlogit.regularization_path(X[:300], y[:300], Cs=3)  # compile / load first
+    for n, ratio in [(10, 1e-4), (50, 1e-2)]:
+        for screening in ("working-set", "strong", None):
+            t = time.perf_counter()
+            path = softlogit.regularization_path(X, y, Cs=n, penalty="l1", screening=screening,
+                                                 min_ratio=ratio)
+            print(f"  {n} Cs, min_ratio {ratio:g}, screening={screening}: "
+                  f"{time.perf_counter() - t:.2f} s, {path.n_screened.mean():.1f} columns a "
+                  f"solve, {path.n_active.mean():.1f} active", flush=True)
+
+
 def _validated(X, y, est):
     from softlogit.selection.targets import encode_targets
 
@@ -229,7 +243,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=None, choices=sorted(PROBLEMS))
     parser.add_argument("--quick", action="store_true", help="a quarter of the rows")
+    parser.add_argument("--screening", action="store_true",
+                        help="only compare the screening rules along one path")
     args = parser.parse_args(argv)
+    if args.screening:
+        screening_comparison()
+        return 0
     print("compile / first-call time:", {k: round(v, 2) for k, v in compile_times().items()},
           flush=True)
     for name in args.only or PROBLEMS:
