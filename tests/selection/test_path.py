@@ -34,7 +34,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("screening", ["strong", "working-set"])
+@pytest.mark.parametrize("screening", ["auto", "strong", "working-set"])
 @pytest.mark.parametrize("case", CASES)
 def test_path_fit_equals_single_fit(case, screening):
     """At every C the path's objective is within 1e-9 of a cold single fit at tol 1e-10."""

@@ -77,7 +77,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     random_state : accepted for compatibility (the solvers used here are deterministic; pass
         a seeded ``cv`` splitter to fix the folds).
     rule : {"best", "1se"}, default="best"
-    screening : {"working-set", "strong", None}, default="working-set"
+    screening : {"auto", "working-set", "strong", None}, default="auto"
         Column screening of the L1 paths (:mod:`softlogit.selection.screening`).
     min_ratio : float or None — the automatic grid's ``λ_min / λ_max``.
 
@@ -111,7 +111,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     def __init__(self, *, Cs=10, l1_ratios=(0.0,), fit_intercept=True, cv=None,
                  scoring="neg_log_loss", solver="auto", tol=1e-8, max_iter=100,
                  class_weight=None, n_jobs=None, verbose=0, refit=True, random_state=None,
-                 rule="best", screening="working-set", min_ratio=None):
+                 rule="best", screening="auto", min_ratio=None):
         self.Cs = Cs
         self.l1_ratios = l1_ratios
         self.fit_intercept = fit_intercept

@@ -52,7 +52,8 @@ class PathResult:
     C_zero : the largest C at which every coefficient is zero (``nan`` for pure L2).
     screening : the strategy used (None for a smooth penalty).
     info : totals — ``kkt_passes`` (passes over all of X), ``solver_passes`` (over the
-        screened columns), ``reasons`` (the solvers' stop reasons per C).
+        screened columns), ``reasons`` (the solvers' stop reasons per C),
+        ``screening_per_C`` (the strategy each C used; ``"auto"`` picks per C).
     """
 
     Cs: np.ndarray
@@ -81,7 +82,7 @@ def penalty_name(l1_ratio: float) -> str:
 
 
 def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="auto",
-             screening="working-set", min_ratio=None, verbose=0) -> PathResult:
+             screening="auto", min_ratio=None, verbose=0) -> PathResult:
     """The path of :class:`~softlogit.selection.problem.PathProblem` ``problem`` over ``Cs``.
 
     ``Cs`` is an array of C values (fitted in increasing order, returned in that order) or an
@@ -102,7 +103,8 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
 
     p, k = problem.n_features, problem.n_logits
     out = {name: [] for name in ("coefs", "intercepts", "objectives", "n_iter", "n_active",
-                                 "n_screened", "n_resolves", "converged", "reasons")}
+                                 "n_screened", "n_resolves", "converged", "reasons",
+                                 "strategies")}
     theta, lam_old = null, gmax
     solver_passes = 0.0
     strategy = screening if rho > 0 else None
@@ -112,8 +114,8 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
         reference = grad_norm(optimality_gradient(full, np.zeros_like(null), grad_zero))
         scores = scr.column_scores(problem, grad)
         active = scr.active_columns(problem, theta)
-        columns = (np.arange(p) if strategy is None
-                   else scr.initial_columns(strategy, scores, active, pen.l1, lam_old))
+        used, columns = ((None, np.arange(p)) if strategy is None
+                         else scr.initial_columns(strategy, scores, active, pen.l1, lam_old))
         n_iter = resolves = 0
         while True:
             result = None
@@ -144,7 +146,7 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
                 break
             resolves += 1
             active = scr.active_columns(problem, theta)
-            columns = scr.grown_columns(strategy, columns, violations, scores, active)
+            columns = scr.grown_columns(used, columns, violations, scores, active)
         W, b = problem.unpack(theta)
         out["coefs"].append(W.copy())
         out["intercepts"].append(b.copy())
@@ -155,9 +157,11 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
         out["n_resolves"].append(resolves)
         out["converged"].append(converged)
         out["reasons"].append(reason)
+        out["strategies"].append(used)
         lam_old = pen.l1
     info = {"kkt_passes": float(problem.full.design.passes - passes0),
-            "solver_passes": solver_passes, "reasons": out.pop("reasons")}
+            "solver_passes": solver_passes, "reasons": out.pop("reasons"),
+            "screening_per_C": out.pop("strategies")}
     arrays = {name: np.asarray(v) for name, v in out.items()}
     arrays["coefs"] = arrays["coefs"].reshape(len(Cs), k, p)
     arrays["intercepts"] = arrays["intercepts"].reshape(len(Cs), k)

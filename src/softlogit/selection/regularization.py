@@ -16,7 +16,7 @@ _PENALTIES = ("l1", "elasticnet", "l2")
 
 def regularization_path(X, y, *, Cs=10, penalty="l1", l1_ratio=None, fit_intercept=True,
                         sample_weight=None, class_weight=None, softmax=False, tol=1e-8,
-                        max_iter=100, solver="auto", screening="working-set", min_ratio=None,
+                        max_iter=100, solver="auto", screening="auto", min_ratio=None,
                         verbose=0):
     """Fit ``LogisticRegression(penalty, C, l1_ratio)`` at every C of a grid, in one sweep.
 
@@ -40,7 +40,7 @@ def regularization_path(X, y, *, Cs=10, penalty="l1", l1_ratio=None, fit_interce
     softmax : bool, default=False — fit the K-logit softmax also for two classes.
     tol, max_iter, solver : the solver options of each fit (``tol`` is relative to the
         gradient norm at θ = 0 of the full problem at that C, as for a single fit).
-    screening : {"working-set", "strong", None}, default="working-set"
+    screening : {"auto", "working-set", "strong", None}, default="auto"
         How columns are chosen for each solve (:mod:`.screening`); None solves on all.
     min_ratio : the grid's ``λ_min / λ_max`` (default 1e-4 if m > p else 1e-2).
 

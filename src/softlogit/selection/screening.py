@@ -17,13 +17,22 @@ is the fit on all columns whichever strategy runs:
 - ``"working-set"`` — a fixed-size set, as in celer/skglm (Massias, Gramfort & Salmon 2018,
   "Celer", ICML): the non-zero columns plus the best-scored others, ``max(WS_MIN, 2·|active|)``
   in all; on a violation the size doubles.
+- ``"auto"`` — at each C, whichever of the two starts with fewer columns.
+
+Which wins depends on the grid's spacing (measured, 3000 × 200, correlated columns, one path,
+shared 2-core machine): on glmnet's fine grid (50 Cs over two decades, λ falls 9 % a step) the
+strong rule kept 32 columns a solve on average against the working set's 50 and took 13.3 s
+against 24.2 s (no screening: 85 s); on a coarse grid (10 Cs over four decades, λ falls 64 % a
+step) ``2λ_new − λ_old < 0`` and the strong rule keeps every column (37 s, no better than no
+screening, 31 s) while the working set solved on 126 of 200 columns on average (28 s). The
+working set's fixed size does not shrink with the step; the strong rule's bound does.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-STRATEGIES = ("strong", "working-set", None)
+STRATEGIES = ("auto", "strong", "working-set", None)
 #: The smallest working set (columns).
 WS_MIN = 10
 
@@ -40,8 +49,17 @@ def active_columns(problem, params) -> np.ndarray:
     return np.any(W != 0, axis=0)
 
 
-def initial_columns(strategy, scores, active, lam_new, lam_old) -> np.ndarray:
-    """Sorted column indices to solve on first at the new L1 strength ``lam_new``."""
+def initial_columns(strategy, scores, active, lam_new, lam_old):
+    """``(strategy used, sorted column indices)`` to solve on first at the L1 strength
+    ``lam_new`` (``"auto"`` resolves to the strategy with fewer columns)."""
+    if strategy == "auto":
+        strong = _initial("strong", scores, active, lam_new, lam_old)
+        ws = _initial("working-set", scores, active, lam_new, lam_old)
+        return ("strong", strong) if len(strong) <= len(ws) else ("working-set", ws)
+    return strategy, _initial(strategy, scores, active, lam_new, lam_old)
+
+
+def _initial(strategy, scores, active, lam_new, lam_old) -> np.ndarray:
     if strategy == "strong":
         keep = active | (scores >= 2.0 * lam_new - lam_old)
         return np.flatnonzero(keep)
