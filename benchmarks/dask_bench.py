@@ -135,6 +135,10 @@ def main(argv=None):
             return statistics.median(times), gap(coef_of(out)), out
 
         tools = {
+            "softlogit-dask auto": (
+                lambda tol: softlogit.LogisticRegression(C=C, fit_intercept=False,
+                                                         tol=tol).fit(X, y),
+                lambda est: est.coef_),
             "softlogit-dask newton": (
                 lambda tol: softlogit.LogisticRegression(C=C, fit_intercept=False,
                                                          solver="newton", tol=tol).fit(X, y),
@@ -191,6 +195,8 @@ def main(argv=None):
             if info and "dask" in info:
                 row["passes"] = info["passes"]
                 row["tasks_per_pass"] = info["dask"]["tasks_per_pass"]
+                row["rounds"] = info["dask"]["rounds"]
+                row["solver"] = est.fit_report_.solver
                 row["n_iter"] = int(est.n_iter_[0])
             rows[name] = row
             print(name, json.dumps(row), flush=True)
@@ -214,6 +220,7 @@ def main(argv=None):
                 times.append(time.perf_counter() - t0)
             info = est.fit_report_.info
             alone[name] = {"time_s": statistics.median(times), "solver": est.fit_report_.solver,
+                           "rounds": info.get("dask", {}).get("rounds"),
                            "n_iter": int(est.n_iter_[0]), "passes": info.get("passes"),
                            "converged": bool(est.fit_report_.converged)}
             print(name, json.dumps(alone[name]), flush=True)

@@ -111,7 +111,8 @@ def _cluster_doc(client, design_info=None):
 
     info = describe(client)
     if design_info:
-        info.update({k: design_info[k] for k in ("chunks", "tasks_per_pass") if k in design_info})
+        info.update({k: design_info[k] for k in ("chunks", "tasks_per_pass", "rounds")
+                     if k in design_info})
     return info
 
 
@@ -123,7 +124,8 @@ def _print_cluster(console, doc):
     if fit and fit.get("passes") is not None:
         c = doc["cluster"]
         lines.append(("passes", f"{fit['passes']:g} over X by the solver (+ {fit['setup_passes']:g} "
-                                f"to place it), {c.get('tasks_per_pass', '?')} tasks each"))
+                                f"to place it) in {c.get('rounds', '?')} rounds of "
+                                f"{c.get('tasks_per_pass', '?')} tasks"))
     from softlogit.cli.report import _facts
 
     console.print(_facts(lines))

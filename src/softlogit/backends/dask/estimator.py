@@ -105,8 +105,8 @@ def fit(est, X, y, sample_weight=None, *, client=None):
                               sw_sum=data.sw_sum, **penalty)
     monitor = DaskSeparationMonitor(objective) if penalty["penalty"] is None and data.hard \
         else None
-    result = est._solve(objective, est._warm_params(objective, data.classes),
-                        _combine(est.callback, monitor))
+    result = _solve(est, objective, est._warm_params(objective, data.classes),
+                    _combine(est.callback, monitor))
     if monitor is not None and monitor.separating_params is not None:
         stopped = result
         objective = objective.with_penalty("l2", SEPARATION_C)
@@ -124,6 +124,43 @@ def fit(est, X, y, sample_weight=None, *, client=None):
     est._sgd_state = None
     _warn(est, objective, result, data)
     return est
+
+
+def choose_solver(objective) -> tuple[str, dict, str]:
+    """``solver="auto"`` on a cluster: ``(name, options, reason)``, the fewest passes first.
+
+    Every pass is a round trip to the workers, and a Hessian round costs about what a gradient
+    round costs (one read of each chunk; the (k·q)² result is small up to
+    ``CHOLESKY_MAX_PARAMS``), so Newton's few iterations win even where the in-memory rules
+    (:mod:`softlogit.solvers.auto`) pick L-BFGS for its cheaper passes.
+    """
+    from softlogit.solvers.auto import NEWTON_CD_MAX_PARAMS
+    from softlogit.solvers.newton import CHOLESKY_MAX_PARAMS
+
+    n = objective.n_params
+    if objective.penalty.l1:
+        if n <= NEWTON_CD_MAX_PARAMS:
+            return "newton-cd", {}, (f"L1 term, {n} ≤ {NEWTON_CD_MAX_PARAMS} parameters on a "
+                                     "Dask cluster: proximal Newton, the fewest passes")
+        return "proximal", {}, (f"L1 term with {n} parameters: accelerated proximal gradient")
+    if n <= CHOLESKY_MAX_PARAMS:
+        return "newton", {"inner": "cholesky"}, (
+            f"{n} ≤ {CHOLESKY_MAX_PARAMS} parameters on a Dask cluster: Newton with the exact "
+            "Hessian (one round of the workers each), the fewest passes")
+    return "newton", {"inner": "cg"}, (
+        f"{n} parameters on a Dask cluster: Newton-CG, one pass per Hessian-vector product "
+        "and far fewer passes than L-BFGS")
+
+
+def _solve(est, objective, params0, callback):
+    if est.solver != "auto":
+        return est._solve(objective, params0, callback)
+    name, options, reason = choose_solver(objective)
+    result = solve(objective, name, params0, tol=float(est.tol), max_iter=int(est.max_iter),
+                   callback=callback, random_state=est.random_state, verbose=est.verbose,
+                   **options)
+    return dataclasses.replace(result, info=dict(result.info, auto_choice=name,
+                                                 auto_reason=reason))
 
 
 def _warn(est, objective, result, data):
