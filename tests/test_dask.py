@@ -370,3 +370,15 @@ def test_cli_dask_errors_are_one_line(client, table_files, capsys):
     assert "no such file" in capsys.readouterr().err
     assert _cli("fit", table_files / "ds", "--dask", addr, "--target", "nope") == 1
     assert "target column 'nope' not found" in capsys.readouterr().err
+
+
+def test_estimator_on_a_parquet_dataset_with_column_selections(client, table_files):
+    """Dask may fuse the partitions of a one-column selection differently from a wider one:
+    X and y taken from the same Parquet dataset must still line up row by row."""
+    frame = dd.read_parquet(table_files / "ds")
+    X, y = frame[["a"]], frame["label"]
+    mem_frame = pd.read_csv(table_files / "all.csv")
+    mem = softlogit.LogisticRegression(tol=TOL).fit(mem_frame[["a"]], mem_frame["label"])
+    est = softlogit.LogisticRegression(tol=TOL).fit(X, y)
+    _same_fit(mem, est)
+    assert est.score(X, y) == pytest.approx(mem.score(mem_frame[["a"]], mem_frame["label"]))
