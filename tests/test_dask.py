@@ -384,3 +384,20 @@ def test_estimator_on_a_parquet_dataset_with_column_selections(client, table_fil
     est = softlogit.LogisticRegression(tol=TOL).fit(X, y)
     _same_fit(mem, est)
     assert est.score(X, y) == pytest.approx(mem.score(mem_frame[["a"]], mem_frame["label"]))
+
+
+def test_float32_and_sparse_chunks(client):
+    import scipy.sparse as sp
+
+    X, y = _data(m=800, K=3)
+    X32 = X.astype(np.float32)
+    mem = softlogit.LogisticRegression(tol=1e-6).fit(X32, y)
+    est = softlogit.LogisticRegression(tol=1e-6).fit(da.from_array(X32, chunks=200), y)
+    assert est.coef_.dtype == np.float32
+    np.testing.assert_allclose(est.coef_, mem.coef_, rtol=0, atol=1e-5)
+    Xs = np.where(X > 0.3, X, 0.0)
+    mem = softlogit.LogisticRegression(tol=TOL).fit(sp.csr_matrix(Xs), y)
+    chunks = da.from_array(Xs, chunks=200).map_blocks(sp.csr_matrix,
+                                                      meta=sp.csr_matrix((0, 0)))
+    est = softlogit.LogisticRegression(tol=TOL).fit(chunks, y)  # CSR chunks: sparse kernels
+    _same_fit(mem, est)
