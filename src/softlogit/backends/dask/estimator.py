@@ -133,8 +133,8 @@ def choose_solver(objective) -> tuple[str, dict, str]:
     solve — Cholesky on a cheap Hessian, else CG on one-pass Hessian-vector products — chosen by
     the Newton solver's own flop rule) where the in-memory rules (:mod:`softlogit.solvers.auto`)
     may pick L-BFGS for its cheaper passes. L1 terms follow the in-memory rule: proximal Newton
-    while its full Hessian is cheap (measured: a softmax K = 5 Hessian built by Cholesky-Newton
-    on 1M × 50 cost 4.5× the Newton-CG fit), else FISTA.
+    while its full Hessian is cheap, else FISTA. (Forcing Cholesky-Newton on a cluster was
+    tried: a softmax K = 5 fit on 1M × 50 took 104 s against 23 s for Newton-CG, BENCHMARKS.md.)
     """
     from softlogit.solvers.auto import choose_solver as in_memory_choice
 
