@@ -126,6 +126,10 @@ def fit(est, X, y, sample_weight=None, *, client=None):
     return est
 
 
+#: ``q·(k+1)`` up to which a full Hessian costs a few gradients' arithmetic (see choose_solver).
+CHEAP_HESSIAN = 32
+
+
 def choose_solver(objective) -> tuple[str, dict, str]:
     """``solver="auto"`` on a cluster: ``(name, options, reason)``, the fewest passes first.
 
@@ -141,8 +145,19 @@ def choose_solver(objective) -> tuple[str, dict, str]:
     if objective.penalty.l1:
         name, reason = in_memory_choice(objective)
         return name, {}, reason + " (the in-memory rule, on a Dask cluster)"
-    return "newton", {}, (f"{objective.n_params} parameters on a Dask cluster: Newton, the "
-                          "fewest passes (each pass is a round of the workers)")
+    from softlogit.solvers.newton import CHOLESKY_MAX_PARAMS, prefers_cholesky
+
+    k, q = objective.n_logits, objective.n_features + objective.fit_intercept
+    # A Hessian costs ~q(k+1)/4 gradients of arithmetic per row but one round of the workers:
+    # worth it while that is a few gradients' work (q(k+1) ≤ CHEAP_HESSIAN) or tiny anyway.
+    cheap = objective.n_params <= CHOLESKY_MAX_PARAMS and (
+        q * (k + 1) <= CHEAP_HESSIAN or prefers_cholesky(objective))
+    inner = "cholesky" if cheap else "cg"
+    what = ("the exact Hessian, one round each" if cheap
+            else "CG on one-pass Hessian-vector products")
+    return "newton", {"inner": inner}, (
+        f"{objective.n_params} parameters on a Dask cluster: Newton with {what} — the fewest "
+        "passes (each is a round of the workers)")
 
 
 def _solve(est, objective, params0, callback):
