@@ -255,13 +255,13 @@ def test_worker_killed_mid_fit_completes_or_fails_clearly():
         victim = pids[sorted(pids)[0]]
         killed = threading.Event()
 
-        def kill_at_third_iteration(state):
-            if state.iteration == 3 and not killed.is_set():
+        def kill_at_second_iteration(state):
+            if state.iteration == 2 and not killed.is_set():
                 os.kill(victim, signal.SIGKILL)
                 killed.set()
 
         est = softlogit.LogisticRegression(solver="newton", tol=TOL, max_iter=500,
-                                           callback=kill_at_third_iteration)
+                                           callback=kill_at_second_iteration)
         Xd = da.from_array(X, chunks=(1000, 5))
         yd = da.from_array(y, chunks=1000)
         with ThreadPoolExecutor(1) as pool:
