@@ -198,7 +198,8 @@ def run_fit(args, console) -> int:
             doc["test"] = metrics(estimator, X_te, y_te)
     if out is not None:
         from softlogit.cli import figures
-        from softlogit.io.model_file import save
+        from softlogit.cli.fit import FIT_OUTPUTS
+        from softlogit.io.model_file import model_bytes
 
         files = {}
         if args.figures:
@@ -207,9 +208,10 @@ def run_fit(args, console) -> int:
                 estimator.coef_, encoder.feature_names_out_, estimator.classes_)
         doc["out"] = str(out)
         doc["files"] = ["model.softlogit", "metrics.json", *files]
-        files["metrics.json"] = json_bytes(doc)
-        save(TabularModel(encoder, estimator, target_name=target), out / "model.softlogit")
-        write_outputs(out, files)
+        # one transaction, as the in-memory fit writes its outputs (softlogit.cli.common)
+        model = TabularModel(encoder, estimator, target_name=target)
+        files = {"model.softlogit": model_bytes(model), **files, "metrics.json": json_bytes(doc)}
+        write_outputs(out, files, replaces=FIT_OUTPUTS)
     print_fit_summary(console, doc)
     _print_cluster(console, doc)
     return 0
