@@ -37,7 +37,7 @@ FIT_TIMEOUT = 120  # seconds: a fit that hangs fails the test instead of the sui
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as c:
         yield c
 
@@ -156,8 +156,10 @@ def test_the_client_never_holds_X(client, monkeypatch):
     Xd = client.persist(da.from_array(X, chunks=(5000, 10)))
     est = softlogit.LogisticRegression(tol=1e-8).fit(Xd, da.from_array(y, chunks=5000))
     assert est.fit_report_.converged
-    assert gathered and max(gathered) < X.nbytes / 100
-    assert sum(gathered) < X.nbytes / 10
+    # the largest result is the Hessian of every chunk, (K·(p+1))² each: independent of m
+    hessians = 4 * (3 * 11) ** 2 * 8
+    assert gathered and max(gathered) <= hessians + 1024
+    assert sum(gathered) < X.nbytes / 4
 
 
 def _nbytes(r):
@@ -247,19 +249,19 @@ def test_worker_killed_mid_fit_completes_or_fails_clearly():
     # Forked workers inherit the imported (and compiled) kernels: seconds, not tens of them.
     with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}), \
             distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                     dashboard_address=None) as cluster, \
+                                     dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as c:
         pids = c.run(os.getpid)
         victim = pids[sorted(pids)[0]]
         killed = threading.Event()
 
-        def kill_at_third_iteration(state):
-            if state.iteration == 3 and not killed.is_set():
+        def kill_at_second_iteration(state):
+            if state.iteration == 2 and not killed.is_set():
                 os.kill(victim, signal.SIGKILL)
                 killed.set()
 
         est = softlogit.LogisticRegression(solver="newton", tol=TOL, max_iter=500,
-                                           callback=kill_at_third_iteration)
+                                           callback=kill_at_second_iteration)
         Xd = da.from_array(X, chunks=(1000, 5))
         yd = da.from_array(y, chunks=1000)
         with ThreadPoolExecutor(1) as pool:
@@ -279,3 +281,123 @@ def test_core_does_not_import_dask():
             "softlogit.LogisticRegression().fit(X, y).predict(X); "
             "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# --- data sources and the CLI's --dask (pointed at the module's in-process scheduler) -----------
+
+
+@pytest.fixture(scope="module")
+def table_files(tmp_path_factory):
+    """The same table as one CSV (for the in-memory CLI), a Parquet dataset directory of three
+    files and three CSV parts (for --dask): a text column, missing numbers, string labels."""
+    root = tmp_path_factory.mktemp("tables")
+    rng = np.random.default_rng(5)
+    m = 1500
+    frame = pd.DataFrame({"a": rng.normal(size=m), "b": rng.normal(size=m) * 3 + 1,
+                          "color": rng.choice(["red", "green", "blue"], m)})
+    frame.loc[rng.choice(m, 40, replace=False), "b"] = np.nan
+    z = 1.5 * frame.a - (frame.color == "red") + 0.3 * frame.b.fillna(0)
+    frame["label"] = np.where(z + rng.logistic(size=m) > 0, "yes", "no")
+    frame.to_csv(root / "all.csv", index=False)
+    (root / "ds").mkdir()
+    for i in range(3):
+        part = frame.iloc[i * 500:(i + 1) * 500]
+        part.to_parquet(root / "ds" / f"part{i}.parquet", index=False)
+        part.to_csv(root / f"part{i}.csv", index=False)
+    return root
+
+
+def _cli(*argv):
+    from softlogit.cli import main
+
+    return main([str(a) for a in argv])
+
+
+@pytest.mark.parametrize("source", ["ds", "part*.csv"])
+def test_cli_fit_on_a_dataset_equals_the_in_memory_fit(client, table_files, source, capsys):
+    from softlogit.io.model_file import load
+
+    addr = client.scheduler.address
+    common = ["--impute", "mean", "--test-size", "0", "--tol", "1e-10", "--no-figures"]
+    assert _cli("fit", table_files / "all.csv", *common, "--out", table_files / "mem") == 0
+    out = table_files / f"dask-{source.replace('*', '')}"
+    assert _cli("fit", table_files / source, "--dask", addr, *common, "--out", out) == 0
+    printed = capsys.readouterr().out
+    assert "cluster  2 workers, 2 threads" in printed and "passes" in printed
+    mem, dist = load(table_files / "mem" / "model.softlogit"), load(out / "model.softlogit")
+    assert dist.encoder.feature_names_out_ == mem.encoder.feature_names_out_
+    for name in ("fill_", "center_", "scale_"):
+        np.testing.assert_allclose(getattr(dist.encoder, name), getattr(mem.encoder, name),
+                                   rtol=1e-12)
+    _same_fit(mem.estimator, dist.estimator)
+    doc = __import__("json").loads((out / "metrics.json").read_text())
+    mem_doc = __import__("json").loads((table_files / "mem" / "metrics.json").read_text())
+    for key in ("accuracy", "log_loss"):
+        assert doc["train"][key] == pytest.approx(mem_doc["train"][key], abs=1e-9)
+    assert doc["train"]["confusion_matrix"] == mem_doc["train"]["confusion_matrix"]
+    assert doc["cluster"]["workers"] == 2 and doc["fit"]["passes"] > 0
+
+
+def test_cli_predict_and_evaluate_on_a_dataset(client, table_files, capsys):
+    addr = client.scheduler.address
+    model = table_files / "m2" / "model.softlogit"
+    assert _cli("fit", table_files / "ds", "--dask", addr, "--impute", "mean", "--no-figures",
+                "--out", table_files / "m2") == 0
+    assert _cli("predict", model, table_files / "all.csv", "--proba", "--out",
+                table_files / "p_mem.csv") == 0
+    assert _cli("predict", model, table_files / "ds", "--proba", "--dask", addr, "--out",
+                table_files / "p_dask.parquet") == 0
+    mem = pd.read_csv(table_files / "p_mem.csv")
+    dist = pd.read_parquet(table_files / "p_dask.parquet")
+    np.testing.assert_allclose(dist.to_numpy(), mem.to_numpy(), rtol=0, atol=1e-12)
+    assert _cli("predict", model, table_files / "ds", "--dask", addr, "--out",
+                table_files / "labels.csv") == 0
+    assert _cli("predict", model, table_files / "all.csv", "--out",
+                table_files / "labels_mem.csv") == 0
+    assert pd.read_csv(table_files / "labels.csv")["prediction"].tolist() == \
+        pd.read_csv(table_files / "labels_mem.csv")["prediction"].tolist()
+    capsys.readouterr()
+    assert _cli("evaluate", model, table_files / "ds", "--dask", addr) == 0
+    printed = capsys.readouterr().out
+    assert "softlogit evaluate" in printed and "cluster" in printed
+
+
+def test_cli_dask_errors_are_one_line(client, table_files, capsys):
+    addr = client.scheduler.address
+    assert _cli("fit", table_files / "ds", "--dask", addr) == 1  # missing values, no --impute
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "missing values in column 'b' (40 rows)" in err
+    assert err.count("\n") == 1
+    assert _cli("fit", table_files / "nothing*.parquet", "--dask", addr) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert _cli("fit", table_files / "ds", "--dask", addr, "--target", "nope") == 1
+    assert "target column 'nope' not found" in capsys.readouterr().err
+
+
+def test_estimator_on_a_parquet_dataset_with_column_selections(client, table_files):
+    """Dask may fuse the partitions of a one-column selection differently from a wider one:
+    X and y taken from the same Parquet dataset must still line up row by row."""
+    frame = dd.read_parquet(table_files / "ds")
+    X, y = frame[["a"]], frame["label"]
+    mem_frame = pd.read_csv(table_files / "all.csv")
+    mem = softlogit.LogisticRegression(tol=TOL).fit(mem_frame[["a"]], mem_frame["label"])
+    est = softlogit.LogisticRegression(tol=TOL).fit(X, y)
+    _same_fit(mem, est)
+    assert est.score(X, y) == pytest.approx(mem.score(mem_frame[["a"]], mem_frame["label"]))
+
+
+def test_float32_and_sparse_chunks(client):
+    import scipy.sparse as sp
+
+    X, y = _data(m=800, K=3)
+    X32 = X.astype(np.float32)
+    mem = softlogit.LogisticRegression(tol=1e-6).fit(X32, y)
+    est = softlogit.LogisticRegression(tol=1e-6).fit(da.from_array(X32, chunks=200), y)
+    assert est.coef_.dtype == np.float32
+    np.testing.assert_allclose(est.coef_, mem.coef_, rtol=0, atol=1e-5)
+    Xs = np.where(X > 0.3, X, 0.0)
+    mem = softlogit.LogisticRegression(tol=TOL).fit(sp.csr_matrix(Xs), y)
+    chunks = da.from_array(Xs, chunks=200).map_blocks(sp.csr_matrix,
+                                                      meta=sp.csr_matrix((0, 0)))
+    est = softlogit.LogisticRegression(tol=TOL).fit(chunks, y)  # CSR chunks: sparse kernels
+    _same_fit(mem, est)

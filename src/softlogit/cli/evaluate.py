@@ -31,11 +31,16 @@ def add_parser(subparsers):
                         help="draw the PNG figures into --out (default: on)")
     parser.add_argument("--out", metavar="DIR",
                         help="directory for metrics.json and figures (created if missing)")
+    from softlogit.cli.dask_run import add_dask_argument
+    add_dask_argument(parser)  # --dask [SCHEDULER_ADDRESS]: the same command on a cluster
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args, console) -> int:
+    if getattr(args, "dask", None) is not None:
+        from softlogit.cli.dask_run import run_evaluate
+        return run_evaluate(args, console)
     from softlogit import __version__
     from softlogit.cli.common import (
         align_labels, json_bytes, load_tabular_model, output_directory, write_outputs,

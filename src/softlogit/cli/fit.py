@@ -45,6 +45,8 @@ def add_parser(subparsers):
     group.add_argument("--out", metavar="DIR",
                        help="directory for model.softlogit, metrics.json and figures "
                             "(created if missing); without it nothing is written")
+    from softlogit.cli.dask_run import add_dask_argument
+    add_dask_argument(parser)  # --dask [SCHEDULER_ADDRESS]: the same command on a cluster
     parser.set_defaults(run=run)
     return parser
 
@@ -76,6 +78,9 @@ def split_rows(y, test_size: float, seed: int, source: str):
 
 
 def run(args, console) -> int:
+    if getattr(args, "dask", None) is not None:
+        from softlogit.cli.dask_run import run_fit
+        return run_fit(args, console)
     from softlogit.cli.common import (
         json_bytes, make_estimator, output_directory, write_outputs,
     )

@@ -33,6 +33,8 @@ def add_parser(subparsers):
     parser.add_argument("--handle-unknown", choices=["error", "ignore"], default=None,
                         help="a text category not seen in training: error or all-zero "
                              "indicators (default: as chosen at fit time)")
+    from softlogit.cli.dask_run import add_dask_argument
+    add_dask_argument(parser)  # --dask [SCHEDULER_ADDRESS]: the same command on a cluster
     parser.set_defaults(run=run)
     return parser
 
@@ -87,6 +89,9 @@ def write_table(table, path) -> None:
 
 
 def run(args, console) -> int:
+    if getattr(args, "dask", None) is not None:
+        from softlogit.cli.dask_run import run_predict
+        return run_predict(args, console)
     from softlogit.cli.common import load_tabular_model
     from softlogit.io.readers import read_data
 

@@ -77,7 +77,8 @@ class Chunk:
 def build_chunk(Xc, yc, sc, spec: ChunkSpec, offset: int) -> Chunk:
     """Validate one raw block and turn it into a :class:`Chunk` (no copy of X when it is
     already C-contiguous in a float dtype). Errors name the global rows they concern."""
-    rows = f"rows {offset}..{offset + len(Xc) - 1}" if len(Xc) else f"an empty block at {offset}"
+    n = Xc.shape[0]
+    rows = f"rows {offset}..{offset + n - 1}" if n else f"an empty block at {offset}"
     X = _as_float_rows(Xc, spec, rows)
     m = X.shape[0]
     yc = np.asarray(yc)

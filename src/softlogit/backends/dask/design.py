@@ -72,6 +72,8 @@ class DaskDesign(Design):
         self._dtype = np.dtype(dtype)
         self._nbytes = int(nbytes)
         self.passes = 0.0
+        #: Maps over the chunks so far: each is one round trip to the workers.
+        self.rounds = 0
         self.setup_passes = 1.0
         self.targets = RowVector(self, "y", y_shape, y_dtype)
         self.weights = RowVector(self, "s", (self._shape[0],), self._dtype)
@@ -117,6 +119,7 @@ class DaskDesign(Design):
         return len(self.chunks)
 
     def _map(self, fn, *extra, **params):
+        self.rounds += 1
         return self.executor.map(fn, self.chunks, *extra, **params)
 
     def _split(self, a):
@@ -217,8 +220,8 @@ class DaskDesign(Design):
         V = np.ascontiguousarray(V, dtype=np.float64)
         Vb = None if Vb is None else np.asarray(Vb, dtype=np.float64)
         self.count_pass()
-        HW, Hb = self.executor.reduce_sum(self.executor.map(
-            tasks.hessian_product, self.chunks, factors.futures, loss_name=loss_name, V=V, Vb=Vb))
+        HW, Hb = self.executor.reduce_sum(self._map(
+            tasks.hessian_product, factors.futures, loss_name=loss_name, V=V, Vb=Vb))
         return np.asarray(HW, dtype=self.dtype), np.asarray(Hb, dtype=self.dtype)
 
     def hessian_sum(self, loss_name, W, b, fit_intercept):
@@ -253,7 +256,8 @@ class DaskDesign(Design):
         return lo, hi
 
     def describe(self) -> dict:
-        return dict(self.executor.describe(), chunks=self.n_chunks, tasks_per_pass=self.n_chunks)
+        return dict(self.executor.describe(), chunks=self.n_chunks, tasks_per_pass=self.n_chunks,
+                    rounds=self.rounds)
 
 
 # --- generic products on one chunk (module docstring: not used by a fit) -----------------------

@@ -105,8 +105,8 @@ def fit(est, X, y, sample_weight=None, *, client=None):
                               sw_sum=data.sw_sum, **penalty)
     monitor = DaskSeparationMonitor(objective) if penalty["penalty"] is None and data.hard \
         else None
-    result = est._solve(objective, est._warm_params(objective, data.classes),
-                        _combine(est.callback, monitor))
+    result = _solve(est, objective, est._warm_params(objective, data.classes),
+                    _combine(est.callback, monitor))
     if monitor is not None and monitor.separating_params is not None:
         stopped = result
         objective = objective.with_penalty("l2", SEPARATION_C)
@@ -124,6 +124,51 @@ def fit(est, X, y, sample_weight=None, *, client=None):
     est._sgd_state = None
     _warn(est, objective, result, data)
     return est
+
+
+#: ``q·(k+1)`` up to which a full Hessian costs a few gradients' arithmetic (see choose_solver).
+CHEAP_HESSIAN = 32
+
+
+def choose_solver(objective) -> tuple[str, dict, str]:
+    """``solver="auto"`` on a cluster: ``(name, options, reason)``, the fewest passes first.
+
+    Every pass is a round trip to the workers, so smooth problems always take Newton (its inner
+    solve — Cholesky on a cheap Hessian, else CG on one-pass Hessian-vector products — chosen by
+    the Newton solver's own flop rule) where the in-memory rules (:mod:`softlogit.solvers.auto`)
+    may pick L-BFGS for its cheaper passes. L1 terms follow the in-memory rule: proximal Newton
+    while its full Hessian is cheap, else FISTA. (Forcing Cholesky-Newton on a cluster was
+    tried: a softmax K = 5 fit on 1M × 50 took 104 s against 23 s for Newton-CG, BENCHMARKS.md.)
+    """
+    from softlogit.solvers.auto import choose_solver as in_memory_choice
+
+    if objective.penalty.l1:
+        name, reason = in_memory_choice(objective)
+        return name, {}, reason + " (the in-memory rule, on a Dask cluster)"
+    from softlogit.solvers.newton import CHOLESKY_MAX_PARAMS, prefers_cholesky
+
+    k, q = objective.n_logits, objective.n_features + objective.fit_intercept
+    # A Hessian costs ~q(k+1)/4 gradients of arithmetic per row but one round of the workers:
+    # worth it while that is a few gradients' work (q(k+1) ≤ CHEAP_HESSIAN) or tiny anyway.
+    cheap = objective.n_params <= CHOLESKY_MAX_PARAMS and (
+        q * (k + 1) <= CHEAP_HESSIAN or prefers_cholesky(objective))
+    inner = "cholesky" if cheap else "cg"
+    what = ("the exact Hessian, one round each" if cheap
+            else "CG on one-pass Hessian-vector products")
+    return "newton", {"inner": inner}, (
+        f"{objective.n_params} parameters on a Dask cluster: Newton with {what} — the fewest "
+        "passes (each is a round of the workers)")
+
+
+def _solve(est, objective, params0, callback):
+    if est.solver != "auto":
+        return est._solve(objective, params0, callback)
+    name, options, reason = choose_solver(objective)
+    result = solve(objective, name, params0, tol=float(est.tol), max_iter=int(est.max_iter),
+                   callback=callback, random_state=est.random_state, verbose=est.verbose,
+                   **options)
+    return dataclasses.replace(result, info=dict(result.info, auto_choice=name,
+                                                 auto_reason=reason))
 
 
 def _warn(est, objective, result, data):

@@ -28,6 +28,11 @@ GATHER_MAX_BYTES = 16 * 2**20
 SCATTER_MIN_BYTES = 1 * 2**20
 
 
+#: While a pass waits, check this often (seconds) that the cluster still has workers: with none
+#: left the scheduler would wait for new ones forever.
+WAIT_POLL_S = 5.0
+
+
 class ClusterLostError(RuntimeError):
     """The cluster could not finish a pass (workers lost, cluster shut down)."""
 
@@ -93,9 +98,8 @@ class ClusterExecutor:
 
     kind = "distributed"
 
-    def __init__(self, client, timeout=None):
+    def __init__(self, client):
         self.client = client
-        self.timeout = timeout
 
     def materialize(self, delayed_chunks):
         """Compute the chunk objects on the workers; return their futures (persisted there)."""
@@ -114,9 +118,27 @@ class ClusterExecutor:
         params = self._broadcast(params)
         return self.client.map(fn, chunks, *extra, pure=False, **params)
 
+    def _wait(self, futures):
+        """Wait for ``futures``; a cluster without workers is an error, not a hang."""
+        from distributed import wait
+
+        while True:
+            try:
+                wait(futures, timeout=WAIT_POLL_S)
+                return
+            except TimeoutError:
+                if not self.client.scheduler_info().get("workers"):
+                    raise ClusterLostError(
+                        "the Dask cluster has no workers left; a pass over the data cannot "
+                        "finish — restart the fit on a cluster with workers") from None
+
     def gather(self, futures):
+        futures = list(futures)
         try:
-            return self.client.gather(list(futures))
+            self._wait(futures)
+            return self.client.gather(futures)
+        except ClusterLostError:
+            raise
         except Exception as exc:  # noqa: BLE001 — re-raised below with what it means
             _raise_lost(exc)
 

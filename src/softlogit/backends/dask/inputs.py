@@ -43,7 +43,7 @@ def as_rows(X, *, name="X"):
         if bad:
             raise ValueError(f"{name} must be numeric; column(s) {', '.join(bad[:5])} are not "
                              "(encode categories first, e.g. with softlogit.io for tables)")
-        X = X.to_dask_array(lengths=True)
+        X = frame_rows(X)
     elif not isinstance(X, da.Array):
         raise TypeError(f"{name} must be a dask array or dask DataFrame; got {type(X).__name__}")
     if X.ndim != 2:
@@ -57,6 +57,28 @@ def as_rows(X, *, name="X"):
     return X
 
 
+def _to_numpy(part):
+    return part.to_numpy()
+
+
+def frame_rows(frame):
+    """A dask DataFrame or Series as a dask array with known row chunks.
+
+    The partitions are taken once (``to_delayed``) and their lengths computed from those same
+    partitions: ``to_dask_array(lengths=True)`` can disagree with itself when Dask fuses the
+    partitions of a column selection during optimisation (seen with dask 2026.8 on Parquet).
+    """
+    import dask
+    import dask.array as da
+
+    parts = frame.to_delayed()
+    lengths = dask.compute(*[dask.delayed(len)(p) for p in parts])
+    meta = frame._meta.to_numpy()
+    blocks = [da.from_delayed(dask.delayed(_to_numpy)(p), shape=(n,) + meta.shape[1:],
+                              dtype=meta.dtype) for p, n in zip(parts, lengths)]
+    return da.concatenate(blocks, axis=0)
+
+
 def aligned(v, X, name):
     """``v`` (y or sample_weight, any of the accepted kinds) as a dask array chunked like X's
     rows; ``None`` stays ``None``."""
@@ -66,8 +88,10 @@ def aligned(v, X, name):
         return None
     m, row_chunks = X.shape[0], X.chunks[0]
     if is_dataframe(v):
-        lengths = tuple(row_chunks) if v.npartitions == len(row_chunks) else True
-        v = v.to_dask_array(lengths=lengths)
+        # Its own partition lengths, computed: Dask may fuse the partitions of a one-column
+        # selection differently from X's (npartitions is not final before optimisation), so
+        # X's lengths cannot be assumed; the rows are then re-chunked to X's.
+        v = frame_rows(v)
     elif not isinstance(v, da.Array):
         a = np.asarray(v)
         if a.ndim == 0:

@@ -1,0 +1,237 @@
+"""Dask benchmark (issue 11): softlogit's Dask design against dask-ml on one LocalCluster.
+
+``.venv/bin/python benchmarks/dask_bench.py [--rows 1000000] [--cols 50] [--chunk-rows 100000]``
+
+Set-up: ``LocalCluster(n_workers=2, threads_per_worker=1)`` (worker processes); X (float64) is
+generated on the workers and persisted there, as are the targets; neither tool pays for data
+loading in its timings.
+
+*Same objective.* dask-ml's ``LogisticRegression`` (dask-glm) minimises
+``Σᵢ ℓᵢ + (1/(2C)) ‖β‖²`` with its intercept inside β (penalised). softlogit (scikit-learn's
+scaling) minimises ``C Σᵢ ℓᵢ + ½‖w‖²`` (divided by ``C·m``), the intercept never penalised.
+With ``fit_intercept=False`` for both the two objectives have the same minimiser, so the data
+are generated without an intercept and both tools fit without one. Every fit's coefficients are
+scored on softlogit's in-memory objective; the gap is ``(f − f*)/|f*|`` with ``f*`` from
+softlogit's Newton at ``tol=1e-12``.
+
+For each tool a ladder of its own ``tol`` runs from loose to tight; the first run reaching
+``gap ≤ --gap`` is timed (median of ``--repeats``). Also reported: passes over X and tasks per
+pass (softlogit), the peak RSS of each worker during the fit above its RSS with the data
+persisted (sampled every 50 ms), the in-memory single-machine fit (softlogit and scikit-learn,
+on this process's cores) as the "is a cluster worth it" baseline, and softmax (K = 5) and L1
+timings for softlogit alone (dask-ml has neither).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import threading
+import time
+
+import numpy as np
+
+
+def rss_of_this_process() -> int:
+    import psutil
+
+    return psutil.Process(os.getpid()).memory_info().rss
+
+
+class WorkerMemory:
+    """Sample every worker's RSS in a background thread; ``peak_above(base)`` per worker."""
+
+    def __init__(self, client, period=0.05):
+        self.client, self.period = client, period
+        self.peaks: dict[str, int] = {}
+        self._stop = threading.Event()
+
+    def sample(self) -> dict[str, int]:
+        return self.client.run(rss_of_this_process)
+
+    def __enter__(self):
+        self.peaks = self.sample()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            for w, r in self.sample().items():
+                self.peaks[w] = max(self.peaks.get(w, 0), r)
+            time.sleep(self.period)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--cols", type=int, default=50)
+    parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--C", type=float, default=1.0)
+    parser.add_argument("--gap", type=float, default=1e-8, help="target relative objective gap")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+
+    import dask
+    import dask.array as da
+    import distributed
+    import sklearn.linear_model as sklm
+    from dask_ml.linear_model import LogisticRegression as DaskMLLogistic
+
+    import softlogit
+    from softlogit.objective import LinearObjective
+
+    m, p, C = args.rows, args.cols, args.C
+    results = {"rows": m, "cols": p, "chunk_rows": args.chunk_rows, "C": C, "gap": args.gap}
+    dask.config.set({"distributed.worker.multiprocessing-method": "fork"})
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        rs = da.random.RandomState(0)
+        X = rs.normal(size=(m, p), chunks=(args.chunk_rows, p)).astype(np.float64)
+        w_true = np.random.default_rng(1).normal(size=p) / np.sqrt(p) * 2
+        noise = rs.logistic(size=m, chunks=args.chunk_rows)
+        z = X @ w_true
+        y = ((z + noise) > 0).astype(np.float64)
+        y5 = da.argmax(X[:, :5] * 2 + rs.gumbel(size=(m, 5), chunks=(args.chunk_rows, 5)),
+                       axis=1)
+        X, y, y5 = client.persist([X, y, y5])
+        distributed.wait([X, y, y5])
+        share = X.nbytes / 2
+        results["bytes_X"] = int(X.nbytes)
+
+        # Warm-up (workers load the compiled kernels; dask-ml's first graph): not timed.
+        small = X[: args.chunk_rows], y[: args.chunk_rows]
+        for kwargs in ({"solver": "lbfgs"}, {"solver": "newton"}, {"penalty": "l1"}):
+            softlogit.LogisticRegression(fit_intercept=False, **kwargs).fit(*small)
+        softlogit.LogisticRegression(solver="newton").fit(small[0], y5[: args.chunk_rows])
+        DaskMLLogistic(fit_intercept=False, solver="lbfgs", max_iter=3).fit(*small)
+
+        # In-memory baseline and the reference optimum f*, on this process.
+        Xn, yn, y5n = client.compute([X, y, y5], sync=True)
+        objective = LinearObjective(Xn, yn, loss="binary", fit_intercept=False, penalty="l2",
+                                    C=C)
+        ref = softlogit.LogisticRegression(C=C, fit_intercept=False, solver="newton",
+                                           tol=1e-12, max_iter=200).fit(Xn, yn)
+        f_star = objective.objective_value(objective.pack(ref.coef_))
+
+        def gap(coef):
+            return (objective.objective_value(objective.pack(np.asarray(coef).reshape(1, p)))
+                    - f_star) / abs(f_star)
+
+        def timed(fit, coef_of):
+            times, out = [], None
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                out = fit()
+                times.append(time.perf_counter() - t0)
+            return statistics.median(times), gap(coef_of(out)), out
+
+        tools = {
+            "softlogit-dask auto": (
+                lambda tol: softlogit.LogisticRegression(C=C, fit_intercept=False,
+                                                         tol=tol).fit(X, y),
+                lambda est: est.coef_),
+            "softlogit-dask newton": (
+                lambda tol: softlogit.LogisticRegression(C=C, fit_intercept=False,
+                                                         solver="newton", tol=tol).fit(X, y),
+                lambda est: est.coef_),
+            "softlogit-dask lbfgs": (
+                lambda tol: softlogit.LogisticRegression(C=C, fit_intercept=False,
+                                                         solver="lbfgs", tol=tol,
+                                                         max_iter=500).fit(X, y),
+                lambda est: est.coef_),
+            "dask-ml lbfgs": (
+                lambda tol: DaskMLLogistic(C=C, fit_intercept=False, solver="lbfgs", tol=tol,
+                                           max_iter=500).fit(X, y),
+                lambda est: est.coef_),
+            "dask-ml newton": (
+                lambda tol: DaskMLLogistic(C=C, fit_intercept=False, solver="newton",
+                                           tol=tol, max_iter=50).fit(X, y),
+                lambda est: est.coef_),
+            "in-memory softlogit (auto)": (
+                lambda tol: softlogit.LogisticRegression(C=C, fit_intercept=False,
+                                                         tol=tol).fit(Xn, yn),
+                lambda est: est.coef_),
+            "in-memory scikit-learn lbfgs": (
+                lambda tol: sklm.LogisticRegression(C=C, fit_intercept=False, tol=tol,
+                                                    max_iter=1000).fit(Xn, yn),
+                lambda est: est.coef_),
+        }
+        rows = {}
+        for name, (make, coef_of) in tools.items():
+            reached = None
+            for tol in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10):
+                t0 = time.perf_counter()
+                est = make(tol)
+                once = time.perf_counter() - t0
+                g = gap(coef_of(est))
+                reached = (tol, once, g)
+                if g <= args.gap:
+                    break
+            tol = reached[0]
+            cluster_fit = "in-memory" not in name
+            if cluster_fit:
+                with WorkerMemory(client) as mem:
+                    base = dict(mem.peaks)
+                    t, g, est = timed(lambda: make(tol), coef_of)
+                extra = {w: mem.peaks[w] - base[w] for w in base}
+            else:
+                t, g, est = timed(lambda: make(tol), coef_of)
+                extra = None
+            row = {"tol": tol, "time_s": t, "gap": g, "reached": g <= args.gap}
+            if extra is not None:
+                row["peak_worker_extra_bytes"] = int(max(extra.values()))
+                # the worker holds its share of X already; the fit's peak is that plus the extra
+                row["peak_worker_over_share"] = 1 + max(extra.values()) / share
+            info = getattr(getattr(est, "fit_report_", None), "info", None)
+            if info and "dask" in info:
+                row["passes"] = info["passes"]
+                row["tasks_per_pass"] = info["dask"]["tasks_per_pass"]
+                row["rounds"] = info["dask"]["rounds"]
+                row["solver"] = est.fit_report_.solver
+                row["n_iter"] = int(est.n_iter_[0])
+            rows[name] = row
+            print(name, json.dumps(row), flush=True)
+        results["binary"] = rows
+
+        # softmax (K = 5) and L1, softlogit alone.
+        alone = {}
+        for name, make in {
+            "softmax K=5 (auto)": lambda: softlogit.LogisticRegression(C=C, tol=1e-8).fit(X, y5),
+            "softmax K=5 in memory": lambda: softlogit.LogisticRegression(C=C, tol=1e-8)
+            .fit(Xn, y5n),
+            "L1 C=0.01 (auto)": lambda: softlogit.LogisticRegression(penalty="l1", C=0.01,
+                                                                     tol=1e-8).fit(X, y),
+            "L1 C=0.01 in memory": lambda: softlogit.LogisticRegression(penalty="l1", C=0.01,
+                                                                        tol=1e-8).fit(Xn, yn),
+        }.items():
+            times = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                est = make()
+                times.append(time.perf_counter() - t0)
+            info = est.fit_report_.info
+            alone[name] = {"time_s": statistics.median(times), "solver": est.fit_report_.solver,
+                           "rounds": info.get("dask", {}).get("rounds"),
+                           "n_iter": int(est.n_iter_[0]), "passes": info.get("passes"),
+                           "converged": bool(est.fit_report_.converged)}
+            print(name, json.dumps(alone[name]), flush=True)
+        results["alone"] = alone
+        results["cluster"] = {"workers": 2, "threads_per_worker": 1,
+                              "worker_share_bytes": int(share)}
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()
