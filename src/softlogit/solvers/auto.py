@@ -10,7 +10,7 @@ The rules, in order (thresholds are the module constants; ``cost`` is
    - otherwise → ``"proximal"`` (FISTA: gradients only, any size);
 
 2. smooth, ``cost ≤ SMALL_HESSIAN_FLOPS`` → ``"newton"`` (Cholesky on the full Hessian);
-3. smooth, dense X with ``m ≥ SUBSAMPLED_MIN_SAMPLES`` × the first Hessian sample
+3. smooth, dense in-memory X with ``m ≥ SUBSAMPLED_MIN_SAMPLES`` × the first Hessian sample
    (:func:`~softlogit.solvers.subsampled_newton.first_sample_size`, ``100·(p+1)`` rows, at
    least 5,000) → ``"subsampled-newton"`` (exact gradient, Hessian from a row sample);
 4. smooth, a softmax on sparse X, or on dense X with ``m ≥ NEWTON_CG_MIN_ROWS`` →
@@ -62,6 +62,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 
+import numpy as np
+
 from softlogit.solvers.common import hessian_flops
 from softlogit.solvers.registry import register, solver_for
 from softlogit.solvers.subsampled_newton import first_sample_size
@@ -110,7 +112,10 @@ def _choose(objective) -> tuple[str, dict, str]:
             f"small problem (Hessian {cost:.1e} ≤ {SMALL_HESSIAN_FLOPS:.0e} multiply-adds): "
             "Newton with the exact Hessian")
     rows_needed = SUBSAMPLED_MIN_SAMPLES * first_sample_size(objective)
-    if not objective.design.is_sparse and objective.n_samples >= rows_needed:
+    # in-memory designs only: a distributed design (the Dask backend keeps y and s on the
+    # workers) would have to ship every sample to the client
+    in_memory = isinstance(objective.sample_weight, np.ndarray)
+    if not objective.design.is_sparse and in_memory and objective.n_samples >= rows_needed:
         return "subsampled-newton", {}, (
             f"tall dense X ({objective.n_samples} ≥ {rows_needed} rows): Newton with the exact "
             "gradient and a Hessian from a row sample needs the fewest passes over X")

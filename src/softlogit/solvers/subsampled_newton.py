@@ -119,6 +119,10 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
         raise ValueError(f"inner must be 'auto', 'cholesky' or 'cg'; got {inner!r}")
     rng = _generator(random_state)
     m = objective.n_samples
+    if not isinstance(objective.sample_weight, np.ndarray):
+        raise ValueError("subsampled-newton needs X, y and the sample weights in this "
+                         f"process; the {objective.design.kind} design keeps them elsewhere "
+                         "(use 'newton' or 'lbfgs')")
     eligible = np.flatnonzero(objective.sample_weight > 0)
     r = first_sample_size(objective) if sample_rows is None else int(sample_rows)
     if r < 1:
