@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 # Tests run on both cores; numba threads are limited so the two workers do not oversubscribe.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test bench bench-quick clean
+.PHONY: run test bench bench-b bench-quick clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-quick: $(VENV)/.installed-bench
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/run.py
+
+bench-b: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py --only B1,B2,B3,B4,B5
 
 clean:
 	rm -rf $(VENV) runs build dist src/*.egg-info

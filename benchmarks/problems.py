@@ -1,4 +1,11 @@
-"""The benchmark problems B1–B5: seeded synthetic data with realistic, non-separable signal.
+"""The benchmark problems: the suite S1–S12 (the headline) and B1–B5 (kept as a section).
+
+The suite (:data:`SUITE`, :func:`make_suite`) varies what a tuner could overfit — structure,
+conditioning, column scales, class balance, K, width, dtype, sparsity and model fit — each
+problem sized so that the peers take roughly 1–20 s on the 2-core benchmark machine; labels are
+sampled (never separable) and every generator is seeded.
+
+B1–B5: seeded synthetic data with realistic, non-separable signal.
 
 Dense X: standard normal columns with scales in [0.5, 2] plus a shared latent factor (columns
 correlate at ~0.1), generated chunk by chunk *in place* (no second copy of X, which matters for
@@ -63,6 +70,8 @@ TITLES = {
 
 
 def make(name: str, quick: bool = False) -> Problem:
+    if name in SUITE:
+        return make_suite(name, quick)
     spec = (QUICK if quick else FULL)[name]
     rng = np.random.default_rng([SEED, int(name[1:])])
     title = TITLES[name].format(**spec)
@@ -127,3 +136,117 @@ def _sparse_text(rng, m, p, K, nnz_row):
     Z = np.asarray(X @ W.T)
     Z *= 2.5 / max(Z.std(), 1e-12)
     return X, _draw(rng, Z, K)
+
+
+# --- the suite ---------------------------------------------------------------------------
+
+#: name → (title, generator keyword arguments). ``quick`` divides m by QUICK_DIVISOR.
+SUITE = {
+    "S1": ("binary, independent N(0,1) features, 500,000×100 float64",
+           dict(kind="independent", m=500_000, p=100)),
+    "S2": ("binary, AR(0.9)-correlated features, 400,000×100 float64",
+           dict(kind="ar", m=400_000, p=100, rho=0.9)),
+    "S3": ("binary, make_classification 400,000×80 (30 informative, 20 redundant, 10 repeated)",
+           dict(kind="redundant", m=400_000, p=80)),
+    "S4": ("binary, unstandardised columns (scales 1e-3…1e3), 300,000×50 float64",
+           dict(kind="unscaled", m=300_000, p=50)),
+    "S5": ("binary, 2 % positives, 500,000×100 float64",
+           dict(kind="rare", m=500_000, p=100, rate=0.02)),
+    "S6": ("softmax K=3, 300,000×50 float64", dict(kind="softmax", m=300_000, p=50, K=3)),
+    "S7": ("softmax K=10, 200,000×100 float64", dict(kind="softmax", m=200_000, p=100, K=10)),
+    "S8": ("softmax K=50, 60,000×50 float64", dict(kind="softmax", m=60_000, p=50, K=50)),
+    "S9": ("binary, wide 50,000×2,000 float64", dict(kind="independent", m=50_000, p=2000)),
+    "S10": ("binary, float32 with a shared factor, 1,000,000×100",
+            dict(kind="float32", m=1_000_000, p=100)),
+    "S11": ("binary, sparse text-like CSR 300,000×20,000, ~50 nnz/row",
+            dict(kind="text", m=300_000, p=20_000, nnz_row=50)),
+    "S12": ("binary, misspecified (labels from interactions and squares), 400,000×50 float64",
+            dict(kind="misspecified", m=400_000, p=50)),
+}
+QUICK_DIVISOR = 50
+
+
+def make_suite(name: str, quick: bool = False) -> Problem:
+    """Suite problem ``name`` (:data:`SUITE`), seeded by its name."""
+    title, spec = SUITE[name]
+    spec = dict(spec)
+    kind = spec.pop("kind")
+    if quick:
+        spec["m"] = max(2_000, spec["m"] // QUICK_DIVISOR)
+        title += f" [quick: m = {spec['m']:,}]"
+    rng = np.random.default_rng([SEED, 1000 + int(name[1:])])
+    X, y, K = _SUITE_MAKERS[kind](rng, **spec)
+    return Problem(name, title, X, y, "binary" if K == 2 else "multinomial", K)
+
+
+def _bernoulli(rng, z):
+    return (rng.random(len(z)) < 1.0 / (1.0 + np.exp(-z))).astype(np.float64)
+
+
+def _independent(rng, m, p):
+    X = rng.standard_normal((m, p))
+    return X, _bernoulli(rng, X @ _true_coef(rng, p, 1)[0] * 1.5 + 0.3), 2
+
+
+def _ar(rng, m, p, rho):
+    """Columns x_j = ρ x_{j−1} + √(1−ρ²) e_j (unit variance, correlation ρ^|i−j|)."""
+    X = rng.standard_normal((m, p))
+    c = np.sqrt(1.0 - rho**2)
+    for j in range(1, p):
+        X[:, j] *= c
+        X[:, j] += rho * X[:, j - 1]
+    return X, _bernoulli(rng, X @ _true_coef(rng, p, 1)[0] * 1.5), 2
+
+
+def _redundant(rng, m, p):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(m, p, n_informative=30, n_redundant=20, n_repeated=10,
+                               n_clusters_per_class=2, flip_y=0.05, class_sep=0.8,
+                               random_state=int(rng.integers(2**31)))
+    return X, y.astype(np.float64), 2
+
+
+def _unscaled(rng, m, p):
+    scales = 10.0 ** rng.permutation(np.linspace(-3, 3, p))
+    Z = rng.standard_normal((m, p))
+    y = _bernoulli(rng, Z @ _true_coef(rng, p, 1)[0] * 1.5 + 0.5)
+    Z *= scales
+    Z += 0.5 * scales  # uncentred too
+    return Z, y, 2
+
+
+def _rare(rng, m, p, rate):
+    X = rng.standard_normal((m, p))
+    z = X @ _true_coef(rng, p, 1)[0] * 1.5
+    z += np.log(rate / (1 - rate)) - 1.7  # ≈ rate positives after the spread of z
+    return X, _bernoulli(rng, z), 2
+
+
+def _softmax(rng, m, p, K):
+    X = _dense_features(rng, m, p, np.float64)
+    return X, _labels(rng, X, K), K
+
+
+def _float32(rng, m, p):
+    X = _dense_features(rng, m, p, np.float32)
+    return X, _labels(rng, X, 2), 2
+
+
+def _text(rng, m, p, nnz_row):
+    X, y = _sparse_text(rng, m, p, 2, nnz_row)
+    return X, y.astype(np.float64), 2
+
+
+def _misspecified(rng, m, p):
+    """Labels from x₀x₁ + sin(2x₂) + x₃² − 1 + 0.3·(linear in the rest): a linear model
+    captures only part of the signal, so the optimum has large residuals everywhere."""
+    X = rng.standard_normal((m, p))
+    z = (2.0 * X[:, 0] * X[:, 1] + 1.5 * np.sin(2 * X[:, 2]) + X[:, 3] ** 2 - 1.0
+         + 0.3 * X[:, 4:] @ _true_coef(rng, p - 4, 1)[0] * np.sqrt(p - 4) / 3)
+    return X, _bernoulli(rng, z), 2
+
+
+_SUITE_MAKERS = {"independent": _independent, "ar": _ar, "redundant": _redundant,
+                 "unscaled": _unscaled, "rare": _rare, "softmax": _softmax,
+                 "float32": _float32, "text": _text, "misspecified": _misspecified}

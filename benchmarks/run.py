@@ -137,7 +137,8 @@ def profile(P, obj, tol, fit_time):
     stats, restore = instrument(obj)
     try:
         t, res, _ = timing.timed(lambda: peers._quiet(solve)(obj, "auto", tol=tol,
-                                                             max_iter=100_000), memory=False)
+                                                             max_iter=peers.MAX_ITER),
+                             memory=False)
     finally:
         restore()
     inside = sum(v["seconds"] for v in stats.values())
@@ -191,13 +192,16 @@ def run_problem(P, args, log):
     if isinstance(P.X, np.ndarray) and P.X.dtype == np.float32:
         judge = peers.build_objective(problems.Problem(P.name, P.title, P.X.astype(np.float64),
                                                        P.y, P.loss, P.n_classes, P.C))
-    ref = peers._quiet(solve)(judge, "newton", tol=1e-12, max_iter=500)
+    # the reference: Newton on the full Hessian (Cholesky while it has ≤ 1,000 parameters:
+    # unscaled columns make CG slow at tol 1e-12), else Newton-CG
+    inner = "cholesky" if judge.n_params <= 1000 else "cg"
+    ref = peers._quiet(solve)(judge, "newton", tol=1e-12, max_iter=500, inner=inner)
     f_star = judge.objective_value(ref.params)
     log(f"  {P.name}: objective built in {t_obj:.2f} s; reference f* = {f_star:.14g} "
         f"({ref.n_iter} Newton iterations, {ref.reason})")
     res = {"name": P.name, "title": P.title, "nbytes": P.nbytes, "f_star": f_star,
            "objective_build_s": t_obj, "rows": []}
-    tools = peers.softlogit_tools(obj, variants=not args.quick)
+    tools = peers.softlogit_tools(obj, variants=args.variants and not args.quick)
     tools += peers.peer_tools() if P.peers else []
     if P.peers and not args.quick and isinstance(P.X, np.ndarray) and P.X.dtype == np.float32:
         # peers in their best dtype: also given a float64 copy (made outside the timing)
@@ -234,8 +238,9 @@ def run_problem(P, args, log):
     fit = next((r for r in res["rows"] if r["tool"] == peers.SOFTLOGIT_FIT and "time" in r), None)
     res["softlogit_time"] = fit["time"] if fit and fit["gap"] <= GAP else None
     tol = fit["tol"] if fit else 1e-8
-    res["profile"] = profile(P, obj, tol, fit["time"] if fit else None)
-    res["bandwidth"] = bandwidth(P, obj, obj.pack(*judge.unpack(ref.params)))
+    if not args.quick:
+        res["profile"] = profile(P, obj, tol, fit["time"] if fit else None)
+        res["bandwidth"] = bandwidth(P, obj, obj.pack(*judge.unpack(ref.params)))
     return res
 
 
@@ -266,16 +271,20 @@ def run_scale(name, args, log, tol):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small versions, under a minute")
-    ap.add_argument("--only", default="B1,B2,B3,B4,B5", help="comma-separated problems")
+    ap.add_argument("--only", default=",".join(problems.SUITE),
+                    help="comma-separated problems (default: the suite S1–S12; B1–B5 by name)")
     ap.add_argument("--repeats", type=int, default=None, help="timings per reported run")
     ap.add_argument("--budget", type=float, default=None, help="seconds per tool ladder")
     ap.add_argument("--scale-tol", type=float, default=None,
                     help="tol for B5 (default: the tol softlogit needed on B3 in this run, else 3e-5)")
+    ap.add_argument("--variants", action="store_true",
+                    help="also time the solvers alone (auto, subsampled-newton, newton-cg, lbfgs)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args(argv)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    if args.quick:  # decades only: fewer fits per tool
+    if args.quick:  # decades only: fewer fits per tool, fewer iterations per fit
         peers.LOOSE_TO_TIGHT = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10)
+        peers.MAX_ITER = 300
     args.budget = args.budget or (4.0 if args.quick else 120.0)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -291,7 +300,7 @@ def main(argv=None):
     log(f"softlogit benchmark ({'quick' if args.quick else 'full'}) {info}")
     # compile the kernels before any timing (cached per machine after the first run)
     t0 = time.perf_counter()
-    for name in ("B1", "B2", "B3", "B4"):
+    for name in ("B1", "B2", "B3", "B4", "S11"):
         P = problems.make(name, quick=True)
         obj = peers.build_objective(P)
         theta = obj.zeros()
@@ -299,6 +308,7 @@ def main(argv=None):
         obj.hessian_product(theta, theta + 1.0)
         if obj.n_params <= 2000:
             obj.hessian(theta)
+        peers.softlogit_estimator(P, 1e-4)
     info["warmup_s"] = time.perf_counter() - t0
     log(f"kernel warm-up (compile or load from cache): {info['warmup_s']:.1f} s")
 
@@ -317,6 +327,7 @@ def main(argv=None):
             fit = next(r for r in res["rows"] if r["tool"] == peers.SOFTLOGIT_FIT)
             b3_tol = fit.get("tol", 1e-8)
         del P
+    info["command"] = " ".join(["benchmarks/run.py"] + (argv if argv is not None else sys.argv[1:]))
     md = render(info, args, results)
     (out / f"{stamp}{'-quick' if args.quick else ''}.md").write_text(md)
     (out / f"{stamp}{'-quick' if args.quick else ''}.json").write_text(
@@ -325,13 +336,16 @@ def main(argv=None):
 
 
 def render(info, args, results):
-    cmd = ".venv/bin/python benchmarks/run.py" + (" --quick" if args.quick else "")
+    cmd = ".venv/bin/python " + info["command"]
     lines = [f"## Run of {info['date']}", "",
              f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB; "
              f"Numba threads {info['numba_threads']}; Python {info['python']}, NumPy "
              f"{info['numpy']}, Numba {info['numba']}; load average at start "
              f"{', '.join(f'{x:.1f}' for x in info['load_avg'])}.", "",
              f"Command: `{cmd}`", ""]
+    suite = [r for r in results if "scale" not in r]
+    if suite:
+        lines += [report.summary_table(suite), ""]
     for res in results:
         if "scale" in res:
             s = res["scale"]

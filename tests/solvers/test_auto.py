@@ -123,3 +123,25 @@ def test_overflowing_hessian_falls_back_to_a_gradient_solver(loss, monkeypatch):
     if loss == "multinomial":  # rows are defined up to a common shift without a penalty
         ours, theirs = ours - ours.mean(axis=0), theirs - theirs.mean(axis=0)
     np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
+
+
+def test_tall_dense_takes_subsampled_newton(monkeypatch):
+    """Rule 3: dense X with many times the first Hessian sample's rows (binary and softmax);
+    sparse X and short X keep their solvers. Thresholds lowered so a small problem can run."""
+    from softlogit.solvers import subsampled_newton as ssn
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 6))
+    y = (X[:, 0] + rng.normal(size=4000) > 0).astype(int)
+    monkeypatch.setattr(auto_mod, "SMALL_HESSIAN_FLOPS", 0.0)
+    for loss, target in (("binary", y), ("multinomial", y + (X[:, 1] > 0))):
+        obj = LinearObjective(X, target, loss=loss)
+        assert choose_solver(obj)[0] != "subsampled-newton"  # 4,000 < 4 × 5,000 rows
+        monkeypatch.setattr(ssn, "MIN_ROWS", 500)
+        name, reason = choose_solver(obj)
+        assert name == "subsampled-newton" and "tall dense X" in reason
+        res = solve(obj, "auto", tol=1e-8)
+        assert res.solver == "subsampled-newton" and res.converged
+        assert min(res.info["sample_rows"]) < 4000 and res.info["passes"] > 0
+        monkeypatch.setattr(ssn, "MIN_ROWS", 5000)
+        assert choose_solver(LinearObjective(sp.csr_matrix(X), target, loss=loss))[0] != \
+            "subsampled-newton"

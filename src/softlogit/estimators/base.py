@@ -76,7 +76,9 @@ PARAMETERS_DOC = """
     warm_start : bool, default=False
         Start ``fit`` from the current ``coef_`` / ``intercept_`` when their shapes match.
     random_state : int, RandomState or None, default=None
-        Seed for the stochastic solvers (SGD, ``partial_fit``).
+        Seed for the stochastic solvers (SGD, ``partial_fit``) and for the Hessian row samples
+        of ``"subsampled-newton"`` (``None`` there means seed 0: a fit is reproducible, and
+        its optimum does not depend on the seed).
     verbose : int, default=0
         Passed to the solver; > 0 prints progress.
     callback : callable or None, default=None

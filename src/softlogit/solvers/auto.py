@@ -10,11 +10,23 @@ The rules, in order (thresholds are the module constants; ``cost`` is
    - otherwise → ``"proximal"`` (FISTA: gradients only, any size);
 
 2. smooth, ``cost ≤ SMALL_HESSIAN_FLOPS`` → ``"newton"`` (Cholesky on the full Hessian);
-3. smooth, a softmax on sparse X, or on dense X with ``m ≥ NEWTON_CG_MIN_ROWS`` →
+3. smooth, dense in-memory X with ``m ≥ SUBSAMPLED_MIN_SAMPLES`` × the first Hessian sample
+   (:func:`~softlogit.solvers.subsampled_newton.first_sample_size`, ``100·(p+1)`` rows, at
+   least 5,000) → ``"subsampled-newton"`` (exact gradient, Hessian from a row sample);
+4. smooth, a softmax on sparse X, or on dense X with ``m ≥ NEWTON_CG_MIN_ROWS`` →
    ``"newton"`` (truncated CG on Hessian products);
-4. otherwise → ``"lbfgs"``.
+5. otherwise → ``"lbfgs"``.
 
-Rule 3 for dense X, from the benchmark harness with the fused kernels (``benchmarks/run.py
+Rule 3, measured on issue 8's problems (2-core shared machine, one process, solvers on the
+same objective, time and passes to a 1e-8 objective gap; the benchmark suite in BENCHMARKS.md
+re-measures it end to end):
+binary 400k × 80 (``make_classification``, 40 informative): sub-sampled Newton 0.5–1.5 s,
+9–11 iterations, 11.5–13.7 passes, against L-BFGS 4–6 s, 66–84 iterations, 77–98 passes;
+softmax 300k × 50, K = 3: 1.5–1.9 s, 11–12 passes, against Newton-CG 4.7–6.8 s, 96–137
+passes; softmax 200k × 100, K = 10 (CG on the sampled Hessian): 5.9–6.5 s, 22–30 passes,
+against Newton-CG 28–39 s, 126–189 passes.
+
+Rule 4 for dense X, from the benchmark harness with the fused kernels (``benchmarks/run.py
 --quick``, BENCHMARKS.md): on B2 (softmax, 20 000 × 100, K = 10) Newton-CG reached a 1e-8
 objective gap in 0.79 s against L-BFGS's 1.0 s (2.0 s with BLAS threads left on); on B4
 (sparse, K = 5) 0.66 s against 4.7 s. With fused Hessian-vector products a CG step costs one
@@ -50,8 +62,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 
+import numpy as np
+
 from softlogit.solvers.common import hessian_flops
 from softlogit.solvers.registry import register, solver_for
+from softlogit.solvers.subsampled_newton import first_sample_size
 
 #: L1 problems: the proximal Newton solver while one Hessian costs at most this much…
 NEWTON_CD_MAX_FLOPS = 5e7
@@ -59,8 +74,11 @@ NEWTON_CD_MAX_FLOPS = 5e7
 NEWTON_CD_MAX_PARAMS = 2000
 #: Smooth problems this small take Newton with a Cholesky-factorised Hessian.
 SMALL_HESSIAN_FLOPS = 5e6
-#: Dense softmax problems with at least this many rows take Newton-CG (rule 3).
+#: Dense softmax problems with at least this many rows take Newton-CG (rule 4).
 NEWTON_CG_MIN_ROWS = 10_000
+#: Dense problems with at least this many times the first Hessian sample's rows take
+#: sub-sampled Newton (rule 3): the sample is then a small part of each iteration's cost.
+SUBSAMPLED_MIN_SAMPLES = 4
 
 
 def choose_solver(objective) -> tuple[str, str]:
@@ -93,6 +111,14 @@ def _choose(objective) -> tuple[str, dict, str]:
         return "newton", {"inner": "cholesky"}, (
             f"small problem (Hessian {cost:.1e} ≤ {SMALL_HESSIAN_FLOPS:.0e} multiply-adds): "
             "Newton with the exact Hessian")
+    rows_needed = SUBSAMPLED_MIN_SAMPLES * first_sample_size(objective)
+    # in-memory designs only: a distributed design (the Dask backend keeps y and s on the
+    # workers) would have to ship every sample to the client
+    in_memory = isinstance(objective.sample_weight, np.ndarray)
+    if not objective.design.is_sparse and in_memory and objective.n_samples >= rows_needed:
+        return "subsampled-newton", {}, (
+            f"tall dense X ({objective.n_samples} ≥ {rows_needed} rows): Newton with the exact "
+            "gradient and a Hessian from a row sample needs the fewest passes over X")
     if objective.design.is_sparse and objective.n_logits > 1:
         return "newton", {"inner": "cg"}, (
             "sparse X with a softmax: Newton-CG on Hessian-vector products needs far fewer "
@@ -106,7 +132,8 @@ def _choose(objective) -> tuple[str, dict, str]:
 
 
 @register("auto", penalties=("l2", "l1", "elasticnet", None),
-          description="picks newton, lbfgs, newton-cd or proximal from the problem")
+          description="picks newton, subsampled-newton, lbfgs, newton-cd or proximal from "
+                      "the problem")
 def auto(objective, params0=None, **options):
     """Run the solver :func:`choose_solver` picks; returns its :class:`SolverResult`.
 

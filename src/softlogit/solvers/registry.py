@@ -58,7 +58,8 @@ def get_solver(name: str, *, penalty=None, sparse: bool = False) -> SolverSpec:
 
 
 #: The solver modules; importing one runs its @register decorator.
-SOLVER_MODULES = ("gd", "lbfgs", "newton", "newton_cd", "proximal", "sgd", "auto")
+SOLVER_MODULES = ("gd", "lbfgs", "newton", "newton_cd", "proximal", "sgd", "subsampled_newton",
+                  "auto")
 
 
 def penalty_name(objective):

@@ -1,0 +1,181 @@
+"""Sub-sampled Newton: the same optimum as Newton/L-BFGS and scikit-learn, reproducible for a
+given random_state, honest pass counts, a sample that grows when progress stalls."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import softlogit
+from softlogit.objective import LinearObjective
+from softlogit.solvers import solve
+from softlogit.solvers import subsampled_newton as ssn
+from softlogit.solvers.warnings import SolverWarning
+
+from ._problems import BACKEND, objective, sklearn_reference
+
+M, P = 12_000, 8  # tall enough that the first sample (5,000 rows) is a real subset
+
+
+def tall_problem(loss="binary", K=3, seed=0, dtype=np.float64, sparse=False, weights=False,
+                 penalty="l2", correlated=False):
+    """Labels sampled from a planted model (not separable); columns of mixed scale."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((M, P)) * rng.uniform(0.5, 3.0, P)
+    if correlated:  # AR(0.9) columns: an ill-conditioned Hessian
+        for j in range(1, P):
+            X[:, j] = 0.9 * X[:, j - 1] + np.sqrt(1 - 0.81) * X[:, j]
+    if sparse:
+        X[rng.random(X.shape) < 0.7] = 0.0
+    k = 1 if loss == "binary" else K
+    Z = X @ rng.normal(0, 0.6, (P, k)) + rng.normal(0, 0.5, k)
+    if loss == "binary":
+        y = (rng.random(M) < 1 / (1 + np.exp(-Z[:, 0]))).astype(float)
+    else:
+        y = np.argmax(Z + rng.gumbel(size=Z.shape), axis=1)
+    s = rng.uniform(0.0, 3.0, M) if weights else None
+    if weights:
+        s[rng.random(M) < 0.1] = 0.0  # rows of zero weight must not matter
+    X = X.astype(dtype)
+    X = sp.csr_matrix(X) if sparse else X
+    return LinearObjective(X, y, loss=loss, sample_weight=s, penalty=penalty,
+                           n_classes=None if loss == "binary" else K, backend=BACKEND)
+
+
+def judge(obj):
+    """The same objective in float64 (float32 X widened exactly), to measure gaps."""
+    X = obj.design.X
+    X = X.astype(np.float64) if not sp.issparse(X) else X.astype(np.float64)
+    return LinearObjective(X, obj.y, loss=obj.loss_fn.name, n_classes=obj.n_classes,
+                           sample_weight=obj.sample_weight.astype(np.float64),
+                           penalty="l2" if obj.penalty.l2 else None, backend=BACKEND)
+
+
+CASES = [
+    dict(loss="binary"),
+    dict(loss="binary", weights=True),
+    dict(loss="binary", sparse=True),
+    dict(loss="binary", dtype=np.float32),
+    dict(loss="binary", penalty=None, correlated=True),
+    dict(loss="multinomial"),
+    dict(loss="multinomial", weights=True, sparse=True),
+    dict(loss="multinomial", penalty=None, dtype=np.float32),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(
+    f"{k}={getattr(v, '__name__', v)}" for k, v in c.items()))
+def test_reaches_the_newton_optimum(case):
+    obj = tall_problem(**case)
+    exact = judge(obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SolverWarning)  # a regular problem needs no fallback
+        res = solve(obj, "subsampled-newton", tol=1e-10, max_iter=100, random_state=1)
+    assert res.converged, res.reason
+    assert min(res.info["sample_rows"]) < obj.n_samples  # it really sub-sampled
+    newton = solve(exact, "newton", tol=1e-12, max_iter=100)
+    lbfgs = solve(exact, "lbfgs", tol=1e-12, max_iter=5000)
+    best = min(newton.objective, lbfgs.objective)
+    ours = exact.objective_value(res.params)
+    assert (ours - best) / abs(best) <= 1e-10
+    assert res.params.dtype == obj.dtype
+
+
+@pytest.mark.parametrize("inner", ["cholesky", "cg"])
+@pytest.mark.parametrize("loss", ["binary", "multinomial"])
+def test_inner_solvers_agree(loss, inner):
+    obj = tall_problem(loss)
+    res = solve(obj, "subsampled-newton", tol=1e-10, inner=inner)
+    assert res.converged and res.info["inner_solver"] == inner
+    ref = solve(obj, "newton", tol=1e-12)
+    assert (res.objective - ref.objective) / abs(ref.objective) <= 1e-12
+    if inner == "cg":
+        assert res.info["cg_iterations"] >= res.n_iter
+
+
+@pytest.mark.parametrize("name,rows", [("breast_cancer", 200), ("wine", 80), ("iris", 60)])
+def test_matches_sklearn_coefficients(name, rows):
+    obj = objective(name, C=1.0)
+    res = solve(obj, "subsampled-newton", tol=1e-10, sample_rows=rows, random_state=0)
+    assert res.converged and res.info["sample_rows"][0] == rows
+    ref = obj.pack(*sklearn_reference(name, "l2", 1.0))
+    W, b = obj.unpack(res.params)
+    W_ref, b_ref = obj.unpack(ref)
+    if obj.n_logits > 1:  # softmax intercepts are defined up to a common shift
+        b, b_ref = b - b.mean(), b_ref - b_ref.mean()
+    np.testing.assert_allclose(W, W_ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(b, b_ref, rtol=1e-4, atol=1e-4)
+
+
+def test_deterministic_for_a_random_state():
+    obj = tall_problem("multinomial")
+    runs = [solve(obj, "subsampled-newton", tol=1e-8, random_state=seed)
+            for seed in (7, 7, np.random.RandomState(7), None, None)]
+    np.testing.assert_array_equal(runs[0].params, runs[1].params)
+    np.testing.assert_array_equal(runs[3].params, runs[4].params)  # None is a fixed seed
+    other = solve(obj, "subsampled-newton", tol=1e-8, random_state=8)
+    assert not np.array_equal(other.params, runs[0].params)  # the sample does matter …
+    for r in runs[2:] + [other]:  # … but not for the optimum
+        assert r.converged
+        assert abs(r.objective - runs[0].objective) <= 1e-10 * abs(runs[0].objective)
+
+
+def test_estimator_threads_random_state():
+    obj = tall_problem("binary")
+    X, y = obj.design.X, obj.y
+    fits = [softlogit.LogisticRegression(solver="subsampled-newton", tol=1e-8,
+                                         random_state=3).fit(X, y) for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    assert fits[0].fit_report_.solver == "subsampled-newton"
+    assert fits[0].fit_report_.info["passes"] > 0
+
+
+def test_pass_count_is_gradients_plus_sampled_rows(monkeypatch):
+    obj = tall_problem("binary")
+    calls = []
+    real = obj.loss_gradient
+    monkeypatch.setattr(obj, "loss_gradient", lambda th: calls.append(1) or real(th))
+    res = solve(obj, "subsampled-newton", tol=1e-10)
+    m = obj.n_samples
+    # one pass per full loss+gradient (the stopping rule's ∇J(0) included) and, for each
+    # Hessian sample of r < m rows, r/m for the copy, its logits and its gram (Xᵀd may come
+    # with the gram's pass); a sample of all rows is the full Hessian: logits and gram
+    lo = len(calls) + sum(3 * r / m if r < m else 2 for r in res.info["sample_rows"])
+    hi = len(calls) + sum(4 * r / m if r < m else 3 for r in res.info["sample_rows"])
+    assert lo - 1e-9 <= res.info["passes"] <= hi + 1e-9
+
+
+def test_sample_grows_when_progress_stalls():
+    # 30 rows for 9 parameters: a poor Hessian, so a full step gains little; the sample grows
+    obj = tall_problem("binary", correlated=True, penalty=None)
+    res = solve(obj, "subsampled-newton", tol=1e-10, sample_rows=30, max_iter=200)
+    rows = res.info["sample_rows"]
+    assert res.converged and rows[0] == 30 and max(rows) > 30
+    assert all(b >= a for a, b in zip(rows, rows[1:]))
+
+
+def test_zero_weight_rows_are_never_sampled(monkeypatch):
+    obj = tall_problem("binary", weights=True)
+    seen = []
+    real = ssn._subsample
+
+    def spy(objective, eligible, r, rng):
+        seen.append(eligible)
+        return real(objective, eligible, r, rng)
+
+    monkeypatch.setattr(ssn, "_subsample", spy)
+    solve(obj, "subsampled-newton", tol=1e-6)
+    assert seen and all(np.all(obj.sample_weight[e] > 0) for e in seen)
+
+
+def test_bad_options_are_refused():
+    obj = tall_problem("binary")
+    with pytest.raises(ValueError, match="random_state must be"):
+        solve(obj, "subsampled-newton", random_state="seven")
+    with pytest.raises(ValueError, match="sample_rows must be a positive"):
+        solve(obj, "subsampled-newton", sample_rows=0)
+    with pytest.raises(ValueError, match="inner must be"):
+        solve(obj, "subsampled-newton", inner="lu")
+    with pytest.raises(ValueError, match="does not support penalty='l1'"):
+        solve(objective("iris", penalty="l1"), "subsampled-newton")
