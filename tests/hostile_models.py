@@ -28,8 +28,9 @@ def members_of(path) -> tuple[dict, dict]:
 def write_model(path, meta, members, *, meta_text=None, extra=(), compression=zipfile.ZIP_DEFLATED):
     """A model zip from ``meta`` and ``members``; checksums recomputed so they stay valid."""
     for name, payload in members.items():
-        if name in meta.get("arrays", {}):
-            meta["arrays"][name]["sha256"] = hashlib.sha256(payload).hexdigest()
+        refs = meta.get("arrays") if isinstance(meta, dict) else None
+        if isinstance(refs, dict) and isinstance(refs.get(name), dict):  # a mutated ref stays
+            refs[name]["sha256"] = hashlib.sha256(payload).hexdigest()
     text = meta_text if meta_text is not None else json.dumps(meta)
     with zipfile.ZipFile(path, "w", compression=compression) as archive:
         archive.writestr("meta.json", text)

@@ -183,7 +183,7 @@ def test_integer_looking_text_labels_stay_distinct_through_fit_and_evaluate(tmp_
     x = rng.normal(size=40)
     labels = np.where(x + 0.3 * rng.normal(size=40) > 0, "01", "1")
     data = tmp_path / "codes.csv"
-    data.write_text("x,target\n" + "".join(f"{a!r},{b}\n" for a, b in zip(x, labels)))
+    data.write_text("x,target\n" + "".join(f"{a},{b}\n" for a, b in zip(x, labels)))
     assert main(["fit", str(data), "--test-size", "0", "--no-figures", "--out",
                  str(tmp_path / "run")]) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

@@ -70,8 +70,8 @@ def test_a_failing_write_leaves_the_directory_byte_identical(previous, data, mon
 def test_success_leaves_only_new_outputs_and_keeps_other_files(previous, data):
     (previous / "roc.png").write_bytes(b"stale figure of an earlier run")
     assert main(["fit", str(data), "--no-figures", "--C", "2", "--out", str(previous)]) == 0
-    assert sorted(p.name for p in previous.iterdir()) == ["metrics.json", "model.softlogit",
-                                                          "notes.txt"]
+    assert sorted(p.name for p in previous.iterdir()) == ["coefficients.csv", "metrics.json",
+                                                          "model.softlogit", "notes.txt"]
     assert (previous / "notes.txt").read_text() == "mine\n"
     metrics = json.loads((previous / "metrics.json").read_text())
     assert metrics["model"]["params"]["C"] == 2.0
@@ -236,7 +236,8 @@ def test_interrupts_at_every_point_and_racing_fits_leave_complete_sets(tmp_path,
                                        f"this directory (lock file .run.lock)"]
     assert first.returncode == 0, first_err
     # One complete, consistent set: the first run's model and metrics, nothing else.
-    assert sorted(p.name for p in race.iterdir()) == ["metrics.json", "model.softlogit"]
+    assert sorted(p.name for p in race.iterdir()) == ["coefficients.csv", "metrics.json",
+                                                      "model.softlogit"]
     assert json.loads((race / "metrics.json").read_text())["model"]["params"]["C"] == 4.0
     assert softlogit.load(race / "model.softlogit").estimator.C == 4.0
     assert _leftovers(race.parent) == []

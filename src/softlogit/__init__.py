@@ -22,6 +22,7 @@ _LAZY = {
     "SoftmaxRegression": "softlogit.estimators",
     "LogisticRegressionCV": "softlogit.selection",
     "regularization_path": "softlogit.selection",
+    "TableEncoder": "softlogit.io.encoding",
     "save": "softlogit.io.model_file",
     "load": "softlogit.io.model_file",
 }

@@ -56,7 +56,21 @@ def _relative_error(analytic, numeric, dtype, floor: float = 0.0) -> float:
     return float(np.max(np.abs(analytic - numeric) / denom))
 
 
-def check_gradient(objective=None, params=None, *, X=None, y=None, kind="binary",
+def _loss_for(y):
+    """The loss and targets for labels ``y`` when no ``kind`` is given: probability rows are
+    multinomial, probabilities in [0, 1] binary, labels binary for two classes, else
+    multinomial (labels encoded as 0 … K−1)."""
+    if y.ndim == 2:
+        return "multinomial", y
+    if y.dtype.kind == "f" and np.any(y != np.round(y)):
+        return "binary", y
+    classes, codes = np.unique(y, return_inverse=True)
+    if classes.size <= 2:
+        return "binary", codes.astype(np.float64)
+    return "multinomial", codes
+
+
+def check_gradient(objective=None, params=None, *, X=None, y=None, kind=None,
                    hessian=True, n_directions=4, max_coordinates=200, step=None,
                    gradient_scale=None, random_state=0, **objective_options) -> GradientCheck:
     """Compare the analytic gradient (and Hessian-vector product) with finite differences.
@@ -64,8 +78,10 @@ def check_gradient(objective=None, params=None, *, X=None, y=None, kind="binary"
     Parameters
     ----------
     objective : a :class:`~softlogit.objective.LinearObjective`; or give ``X``, ``y`` and
-        ``kind`` (``"binary"``/``"logistic"`` or ``"multinomial"``/``"softmax"``) and it is built
-        with ``objective_options`` (``fit_intercept``, ``sample_weight``, ``C`` …).
+        ``kind`` (``"binary"``/``"logistic"`` or ``"multinomial"``/``"softmax"``; default:
+        binary for two classes, else multinomial, the labels encoded as ``0 … K−1``) and it is
+        built with ``objective_options`` (``fit_intercept``, ``sample_weight``, ``C`` …).
+        ``check_gradient(X, y)`` with the data as the first two arguments works too.
     params : the point to check at; default a random point of scale 0.5.
     hessian : also check Hessian-vector products along ``n_directions`` random vectors.
     step : finite-difference step; default ``ε^{1/5}`` of the objective's dtype (the optimum
@@ -84,12 +100,21 @@ def check_gradient(objective=None, params=None, *, X=None, y=None, kind="binary"
     >>> X, y = rng.normal(size=(50, 3)), rng.integers(0, 3, size=50)
     >>> check_gradient(X=X, y=y, kind="softmax").passed(1e-6)
     True
+    >>> check_gradient(X, y).passed(1e-6)  # positional data: the loss follows from y
+    True
     """
     from softlogit.objective import LinearObjective  # the objective layer, below this helper
 
+    if objective is not None and not hasattr(objective, "n_params"):
+        if X is not None or y is not None:  # check_gradient(X, y): data given positionally
+            raise ValueError("give the data either positionally, check_gradient(X, y), or as "
+                             "X= and y=, not both")
+        objective, params, X, y = None, None, objective, params
     if objective is None:
         if X is None or y is None:
             raise ValueError("give either an objective or both X and y")
+        if kind is None:
+            kind, y = _loss_for(np.asarray(y))
         loss = {"logistic": "binary", "softmax": "multinomial"}.get(kind, kind)
         objective = LinearObjective(X, y, loss=loss, **objective_options)
     rng = np.random.default_rng(random_state)

@@ -8,7 +8,7 @@ import pyarrow.csv as pv
 import pytest
 
 import softlogit
-from tests.test_cli import PNG, ok, run
+from test_cli import PNG, ok, run  # tests/ is on sys.path (pytest prepend mode)
 
 
 @pytest.fixture(scope="module")

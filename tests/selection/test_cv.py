@@ -7,7 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from softlogit import LogisticRegression, LogisticRegressionCV
 from softlogit.selection.cv import choose
-from tests.selection.test_path import _correlated
+from .test_path import _correlated
 
 CASES = {
     "binary-l1": (2, 1.0, "newton-cd"),

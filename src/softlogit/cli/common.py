@@ -30,39 +30,17 @@ def add_target_argument(parser, extra: str = "") -> None:
 
 
 def add_encoding_arguments(parser) -> None:
-    group = parser.add_argument_group("encoding of the features (stored in the model)")
-    group.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True,
-                       help="scale numeric columns to zero mean and unit variance (default: on)")
-    group.add_argument("--impute", choices=["mean"], default=None,
-                       help="fill missing numeric values with the training means (default: "
-                            "missing values are an error)")
-    group.add_argument("--handle-unknown", choices=["error", "ignore"], default="error",
-                       help="a text category not seen in training: error (default) or all-zero "
-                            "indicators")
+    """The options of how a table becomes features (``fit``); see :mod:`softlogit.cli.options`."""
+    from softlogit.cli.options import add_encoding_arguments as add
+
+    add(parser)
 
 
 def add_model_arguments(parser) -> None:
-    group = parser.add_argument_group("model")
-    group.add_argument("--model", choices=["auto", "logistic", "softmax"], default="auto",
-                       help="auto: logistic (sigmoid) for two classes, softmax beyond; "
-                            "logistic: LogisticRegression; softmax: SoftmaxRegression "
-                            "(K-logit softmax even for two classes)")
-    group.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "none"], default="l2",
-                       help="penalty on the coefficients, never the intercept (default: l2)")
-    group.add_argument("--C", type=c_value, default=1.0, dest="C",
-                       help="inverse regularisation strength, as in scikit-learn (default: 1); "
-                            "auto: chosen by 5-fold cross-validation on the training rows "
-                            "(as `softlogit cv`)")
-    group.add_argument("--l1-ratio", type=float, default=None,
-                       help="elastic-net mixing in [0, 1] (with --penalty elasticnet)")
-    group.add_argument("--solver", default="auto",
-                       help="solver name (default: auto, which picks one and says why)")
-    group.add_argument("--tol", type=float, default=1e-6,
-                       help="stop when ‖∇J‖ ≤ tol·‖∇J(0)‖ (default: 1e-6)")
-    group.add_argument("--max-iter", type=int, default=1000,
-                       help="most solver iterations (default: 1000)")
-    group.add_argument("--class-weight", choices=["balanced"], default=None,
-                       help="weight classes inversely to their frequency")
+    """The model options of ``fit``; see :mod:`softlogit.cli.options`."""
+    from softlogit.cli.options import add_model_arguments as add
+
+    add(parser)
 
 
 def c_value(text: str):
@@ -76,17 +54,10 @@ def c_value(text: str):
 
 
 def make_estimator(args, n_classes: int):
-    """The estimator the options ask for (``--model auto`` looks at the number of classes)."""
-    import softlogit
+    """The estimator the options ask for; see :func:`softlogit.cli.options.make_estimator`."""
+    from softlogit.cli.options import make_estimator as make
 
-    choice = args.model
-    if choice == "auto":
-        choice = "logistic" if n_classes == 2 else "softmax"
-    cls = softlogit.LogisticRegression if choice == "logistic" else softlogit.SoftmaxRegression
-    return cls(penalty=None if args.penalty == "none" else args.penalty, C=args.C,
-               l1_ratio=args.l1_ratio, solver=args.solver, tol=args.tol,
-               max_iter=args.max_iter, class_weight=args.class_weight,
-               random_state=getattr(args, "seed", None))
+    return make(args, n_classes)
 
 
 def align_labels(y: np.ndarray, classes: np.ndarray, source: str, what: str) -> np.ndarray:

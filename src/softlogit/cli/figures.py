@@ -44,6 +44,10 @@ def convergence(report) -> bytes:
         right.axhline(threshold, color="grey", linestyle="--", label="tolerance")
         right.legend(loc="upper right")
     right.set(xlabel="iteration", ylabel="‖∇J(θ)‖", title="gradient norm")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (left, right):  # iterations are whole numbers
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(f"{report.solver}: {report.n_iter} iterations, {report.reason}")
     return _png(fig)
 
@@ -82,42 +86,61 @@ def calibration_curve(y_true, probability, pos_label, title: str) -> bytes:
     fig = _figure(4.5, 4.5)
     ax = fig.subplots()
     n_bins = int(max(2, min(10, len(y_true) // 10)))
-    CalibrationDisplay.from_predictions(y_true, probability, n_bins=n_bins, pos_label=pos_label,
-                                        ax=ax)
-    ax.set_title(title)
+    display = CalibrationDisplay.from_predictions(y_true, probability, n_bins=n_bins,
+                                                  pos_label=pos_label, ax=ax)
+    # The rows behind each point (the curve leaves out empty bins, as np.histogram counts them).
+    counts, _ = np.histogram(np.asarray(probability, dtype=float),
+                             bins=np.linspace(0.0, 1.0, n_bins + 1))
+    counts = counts[counts > 0]
+    for x, y, n in zip(display.prob_pred, display.prob_true, counts):
+        ax.annotate(f"{n}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7,
+                    color="C0")
+    ax.set_title(f"{title}\n(numbers: rows in each of {n_bins} bins)", fontsize=10)
     return _png(fig)
 
 
-def coefficients(coef, feature_names, classes, top: int = 8) -> bytes:
-    """The ``top`` largest coefficients (by magnitude) of each logit, one panel per class.
+def coefficients(coef, feature_names, classes, top: int = 8, standardized: bool = True,
+                 max_panels: int = 12) -> bytes:
+    """The ``top`` largest coefficients (by magnitude) of each logit, one panel per class
+    (at most ``max_panels``; metrics.json and coefficients.csv have them all).
 
-    A binary sigmoid model has one row of coefficients: the log-odds of ``classes[1]``.
+    A binary sigmoid model has one row of coefficients: the log-odds of ``classes[1]``. With
+    ``standardized`` the numeric features were scaled, so a coefficient is the change of the
+    log-odds per standard deviation of its feature (an indicator's: for that level).
     """
+    import textwrap
+
     coef = np.asarray(coef, dtype=float)
     rows = coef.shape[0]
     titles = ([f"log-odds of {classes[1]}"] if rows == 1 else [f"class {c}" for c in classes])
-    ncols = min(rows, 5)
-    nrows = math.ceil(rows / ncols)
-    fig = _figure(3.4 * ncols, 0.3 * top * nrows + 0.9 * nrows)
+    panels = min(rows, max_panels)
+    shown = min(top, coef.shape[1])
+    names = ["\n".join(textwrap.wrap(str(n), 40)) or "''" for n in feature_names]
+    longest = max((len(line) for n in names for line in n.split("\n")), default=1)
+    ncols = min(panels, 4)
+    nrows = math.ceil(panels / ncols)
+    width = ncols * (2.4 + 0.055 * longest)
+    fig = _figure(width, (0.32 * shown + 1.2) * nrows + 0.4)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    names = [_short(n) for n in feature_names]
-    for ax, row, title in zip(axes, coef, titles):
-        order = np.argsort(-np.abs(row), kind="stable")[:top][::-1]
+    unit = ("per standard deviation of the feature (indicators: per level)" if standardized
+            else "per unit of the feature (indicators: per level)")
+    for ax, row, title in zip(axes, coef[:panels], titles):
+        order = np.argsort(-np.abs(row), kind="stable")[:shown][::-1]
         values = row[order]
         ax.barh(np.arange(order.size), values, color=np.where(values >= 0, "C0", "C3"))
         ax.set_yticks(np.arange(order.size), [names[j] for j in order], fontsize=7)
         ax.axvline(0, color="black", linewidth=0.5)
         ax.set_title(title, fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
-    for ax in axes[rows:]:
+        ax.set_xlabel("change of the logit", fontsize=7)
+    for ax in axes[panels:]:
         ax.set_visible(False)
-    fig.suptitle(f"largest coefficients (top {top} per {'class' if rows > 1 else 'model'})")
+    what = (f"all {shown} coefficients" if shown == coef.shape[1]
+            else f"the {shown} largest of {coef.shape[1]} coefficients")
+    per = "per class" if rows > 1 else ""
+    more = f"; first {panels} of {rows} classes" if panels < rows else ""
+    fig.suptitle(f"{what} {per}{more}\n{unit}", fontsize=9)
     return _png(fig)
-
-
-def _short(name: str, width: int = 22) -> str:
-    name = str(name)
-    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def evaluation_figures(metrics: dict, y_true, proba, classes, split: str) -> dict[str, bytes]:

@@ -21,11 +21,18 @@ def add_parser(subparsers):
         description="Predict with MODEL (written by `softlogit fit`) for each row of DATA. "
                     "DATA needs the training feature columns (by name); a target column, if "
                     "present, is ignored. Output: one column 'prediction', or with --proba "
-                    "one column 'proba_<class>' per class; CSV or Parquet by the extension "
-                    "of --out, CSV on stdout without it.",
+                    "one column 'proba_<class>' per class, after the key column of `fit --id` "
+                    "when the model has one; CSV or Parquet by the extension of --out, CSV "
+                    "on stdout without it.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="a .softlogit model file")
     parser.add_argument("data", metavar="DATA", help="data file or bundled data set name")
+    from softlogit.cli.options import add_delimiter_argument
+
+    add_delimiter_argument(parser)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="two classes: predict the second class when its probability is "
+                             "at least this (default: 0.5)")
     parser.add_argument("--proba", action="store_true",
                         help="write class probabilities instead of labels")
     parser.add_argument("--out", metavar="FILE",
@@ -50,15 +57,28 @@ def output_format(path) -> str:
     return fmt
 
 
-def prediction_table(model, frame, proba: bool, handle_unknown=None):
-    """A :class:`pyarrow.Table` of predicted labels, or of probabilities per class."""
+def prediction_table(model, frame, proba: bool, handle_unknown=None, threshold=None):
+    """A :class:`pyarrow.Table` of predicted labels, or of probabilities per class, after the
+    model's key column (``fit --id``) when it has one."""
     import pyarrow as pa
 
+    from softlogit.cli.metrics import predict_labels
+    from softlogit.io.errors import DataError
+
+    columns = {}
+    key = getattr(model, "id_name", None)
+    if key is not None:
+        if frame.table is None or key not in frame.column_names:
+            raise DataError(f"{frame.source}: has no column {key!r}, the key column the model "
+                            f"was fitted with (--id {key})")
+        columns[key] = frame.table.column(key)
+    P = model.predict_proba(frame, handle_unknown=handle_unknown)
     if proba:
-        P = model.predict_proba(frame, handle_unknown=handle_unknown)
-        return pa.table({f"proba_{c}": P[:, j] for j, c in enumerate(model.classes_.tolist())})
-    labels = model.predict(frame, handle_unknown=handle_unknown)
-    return pa.table({"prediction": pa.array(labels.tolist())})
+        columns.update({f"proba_{c}": P[:, j] for j, c in enumerate(model.classes_.tolist())})
+    else:
+        labels = predict_labels(model.estimator, P, threshold)
+        columns["prediction"] = pa.array(labels.tolist())
+    return pa.table(columns)
 
 
 def write_table(table, path) -> None:
@@ -97,9 +117,12 @@ def run(args, console) -> int:
 
     if args.out is not None:
         output_format(args.out)  # refuse an unknown extension before any work
+    from softlogit.cli.metrics import check_threshold
+
     model = load_tabular_model(args.model)
-    frame = read_data(args.data)
-    table = prediction_table(model, frame, args.proba, args.handle_unknown)
+    check_threshold(args.threshold, len(model.classes_))
+    frame = read_data(args.data, delimiter=args.delimiter)
+    table = prediction_table(model, frame, args.proba, args.handle_unknown, args.threshold)
     write_table(table, args.out)
     if args.out is not None:
         from softlogit.cli.text import markup

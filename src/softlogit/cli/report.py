@@ -38,10 +38,29 @@ def _metrics_table(splits: dict[str, dict], binary: bool) -> Table:
     for name in splits:
         table.add_column(name, justify="right")
     rows = [("accuracy", "accuracy"), ("log-loss", "log_loss")]
-    rows.append(("ROC-AUC", "roc_auc") if binary else ("macro-F1", "macro_f1"))
+    if binary:
+        rows += [("ROC-AUC", "roc_auc"), ("PR-AUC", "pr_auc"), ("Brier", "brier")]
+    rows.append(("macro-F1", "macro_f1"))
     for label, key in rows:
-        table.add_row(label, *(_fmt(m.get(key)) for m in splits.values()))
+        if any(key in m for m in splits.values()):  # a metric that applies nowhere is left out
+            table.add_row(label, *(_fmt(m.get(key)) for m in splits.values()))
     table.add_row("rows", *(str(m["rows"]) for m in splits.values()))
+    return table
+
+
+def _per_class_table(metrics: dict, title: str) -> Table:
+    """Precision, recall and F1 of each class on one split (– where undefined)."""
+    table = Table(box=None, pad_edge=False, header_style="bold", title=title,
+                  title_justify="left", title_style="bold")
+    for name, justify in (("class", "left"), ("precision", "right"), ("recall", "right"),
+                          ("F1", "right"), ("rows", "right")):
+        table.add_column(name, justify=justify)
+    for c in metrics["per_class"][:_MAX_CLASSES_SHOWN]:
+        table.add_row(_safe(str(c["label"])), _fmt(c["precision"]), _fmt(c["recall"]),
+                      _fmt(c["f1"]), str(c["support"]))
+    more = len(metrics["per_class"]) - _MAX_CLASSES_SHOWN
+    if more > 0:
+        table.add_row(f"… ({more} more in metrics.json)", "", "", "", "")
     return table
 
 
@@ -81,6 +100,9 @@ def print_fit_summary(console: Console, doc: dict) -> None:
     if doc.get("test"):
         splits["test"] = doc["test"]
     console.print(_metrics_table(splits, binary=len(doc["classes"]) == 2))
+    shown = "test" if doc.get("test") else "train"
+    if "per_class" in doc[shown]:
+        console.print(_per_class_table(doc[shown], f"per class ({shown})"))
     _print_saved(console, doc)
 
 
@@ -95,7 +117,9 @@ def print_evaluation(console: Console, doc: dict) -> None:
         ("classes", _classes_line(doc["classes"])),
     ]))
     console.print(_metrics_table({"evaluation": doc["evaluation"]},
-                                 binary=len(doc["classes"]) == 2))
+                                 binary=len(doc["evaluation"]["confusion_matrix"]) == 2))
+    if "per_class" in doc["evaluation"]:
+        console.print(_per_class_table(doc["evaluation"], "per class"))
     _print_saved(console, doc)
 
 

@@ -19,6 +19,9 @@ returns the L2 fit with a large C instead (see ``BaseCrossEntropyClassifier._fit
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -29,8 +32,42 @@ SCALE_SPREAD = 1e2
 RECENT = 10
 
 
+#: Set by :func:`command_line_words` while the command line fits: feature names and its words.
+_WORDS = contextvars.ContextVar("softlogit_message_words", default=None)
+
+#: How the advice is worded for Python and for the command line.
+ADVICE = {
+    "standardize": ("Standardise the features, e.g. with sklearn.preprocessing.StandardScaler "
+                    "in a Pipeline.", "Leave --standardize on (the default)."),
+    "max_iter": ("max_iter", "--max-iter"),
+    "newton": ("solver='newton'", "--solver newton"),
+    "penalty": ("use a penalty", "use a penalty (--penalty l2)"),
+    "tol": ("use a larger tol", "use a larger --tol"),
+    "penalty_none": ("penalty=None", "--penalty none"),
+}
+
+
+@contextlib.contextmanager
+def command_line_words(feature_names):
+    """Within this block, warnings name features by ``feature_names`` and advise in the
+    command line's options (``--max-iter``), not Python's (``max_iter``, Pipelines)."""
+    token = _WORDS.set({"names": list(feature_names)})
+    try:
+        yield
+    finally:
+        _WORDS.reset(token)
+
+
+def advice(key: str) -> str:
+    python, cli = ADVICE[key]
+    return cli if _WORDS.get() is not None else python
+
+
 def feature_label(names, j) -> str:
     """How feature ``j`` is named in messages: its column name, else ``x{j}``."""
+    words = _WORDS.get()
+    if names is None and words is not None and j < len(words["names"]):
+        names = words["names"]
     return repr(str(names[j])) if names is not None else f"x{j}"
 
 
@@ -163,8 +200,8 @@ def convergence_message(result, objective, names, max_iter) -> str:
     if result.n_iter == 0 and max_iter == 0:
         # (c) no iteration was allowed: nothing can be said about progress or precision
         parts.append(
-            "No iteration was allowed (max_iter=0), so the coefficients are the starting "
-            "point; increase max_iter to fit."
+            f"No iteration was allowed ({advice('max_iter')}=0), so the coefficients are the "
+            f"starting point; increase {advice('max_iter')} to fit."
         )
     elif stalled or result.info.get("line_search_failures") or drop <= resolution:
         # (b) the objective no longer moves: the arithmetic, not the budget, is the limit
@@ -173,7 +210,7 @@ def convergence_message(result, objective, names, max_iter) -> str:
             "No step decreased the objective any further: the numerical "
             f"precision limit of {np.dtype(objective.dtype).name} arithmetic was reached "
             f"(last change of the objective {last:.2g} at value {hist[-1]:.10g}). The "
-            "coefficients are as accurate as this arithmetic allows; use a larger tol, fit in "
+            f"coefficients are as accurate as this arithmetic allows; {advice('tol')}, fit in "
             "float64, or scale the features."
         )
     elif result.reason.startswith("maximum"):
@@ -181,9 +218,10 @@ def convergence_message(result, objective, names, max_iter) -> str:
         rel = drop / max(abs(hist[-1]), np.finfo(float).tiny)
         smooth = not objective.penalty.l1
         parts.append(
-            f"The objective was still falling at max_iter={max_iter}: by {drop:.3g} per "
-            f"iteration ({rel:.2g} relative) over the last {k} iterations. Increase max_iter"
-            + (", or use Newton's method (solver='newton'), which needs few iterations."
+            f"The objective was still falling at {advice('max_iter')}={max_iter}: by "
+            f"{drop:.3g} per iteration ({rel:.2g} relative) over the last {k} iterations. "
+            f"Increase {advice('max_iter')}"
+            + (f", or use Newton's method ({advice('newton')}), which needs few iterations."
                if smooth and result.solver != "newton" else ".")
         )
     # one pass over X for the column scales, shared by both diagnoses below
@@ -196,9 +234,9 @@ def convergence_message(result, objective, names, max_iter) -> str:
         top = _top_features(W, std, n=1)
         if top and np.max(np.abs(W[:, top[0]])) * std[top[0]] > 30:
             parts.append(
-                "With penalty=None the coefficients are large (feature "
+                f"With {advice('penalty_none')} the coefficients are large (feature "
                 f"{feature_label(names, top[0])} most): the classes may be separated up to "
-                "ties (quasi-separation), where no finite fit exists; use a penalty."
+                f"ties (quasi-separation), where no finite fit exists; {advice('penalty')}."
             )
     return " ".join(parts)
 
@@ -234,5 +272,4 @@ def scale_message(objective, names, mean, std) -> str | None:
     if not parts:
         return None
     return ("The data are not scaled, which slows the solver: " + "; ".join(parts)
-            + ". Standardise the features, e.g. with sklearn.preprocessing.StandardScaler in a "
-            "Pipeline.")
+            + ". " + advice("standardize"))

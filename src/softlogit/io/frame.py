@@ -104,8 +104,14 @@ def find_target(frame: Frame, target: str | None) -> str | None:
                     f"give one with --target (columns are: {_list(names)})")
 
 
-def split_target(frame: Frame, target: str | None = None) -> tuple[Frame, np.ndarray, str | None]:
+def split_target(frame: Frame, target: str | None = None, missing: str = "error"
+                 ) -> tuple[Frame, np.ndarray, str | None]:
     """Separate features from labels.
+
+    A missing label (null, a text null of :data:`softlogit.io.readers.NULL_VALUES`, or NaN) is
+    never a class: with ``missing="error"`` it is an error giving the count; with
+    ``missing="drop"`` its rows are left out, with a
+    :class:`~softlogit.io.errors.DataWarning` giving the count.
 
     Returns
     -------
@@ -123,14 +129,60 @@ def split_target(frame: Frame, target: str | None = None) -> tuple[Frame, np.nda
     column = frame.table.column(name)
     if frame.text_column is not None:
         column = _distinct_labels(column, frame.text_column(name))
-    if column.null_count:
-        raise DataError(f"{frame.source}: target column {name!r} has {column.null_count} "
-                        f"missing values")
-    y = _arrow_labels(column, frame.source, name)
     features = frame.drop(name)
+    absent = _missing_labels(column)
+    if absent.any():
+        n = int(absent.sum())
+        if missing != "drop":
+            raise DataError(f"{frame.source}: target column {name!r} has {n} missing values")
+        if n == absent.size:
+            raise DataError(f"{frame.source}: target column {name!r} has no values")
+        import warnings
+
+        from softlogit.io.errors import DataWarning
+
+        warnings.warn(f"{frame.source}: target column {name!r} is missing in {n} of "
+                      f"{absent.size} rows; those rows are left out", DataWarning, stacklevel=2)
+        keep = np.flatnonzero(~absent)
+        column = column.take(keep)
+        features = features.take(keep)
+    y = _arrow_labels(column, frame.source, name)
     if features.table.num_columns == 0:
         raise DataError(f"{frame.source}: no feature columns besides the target {name!r}")
     return features, y, name
+
+
+#: A numeric target with more classes than this …
+MANY_CLASSES = 20
+#: … and fewer rows per class than this on average is taken for a regression target.
+ROWS_PER_CLASS = 10
+
+
+def check_target(y: np.ndarray, source: str, name: str | None, allow_many: bool = False) -> None:
+    """Refuse a numeric target that looks continuous: more than :data:`MANY_CLASSES` distinct
+    values with fewer than :data:`ROWS_PER_CLASS` rows each on average (a weight in pounds, a
+    price), unless ``allow_many``."""
+    y = np.asarray(y)
+    if allow_many or y.dtype.kind not in "iuf":
+        return
+    n = np.unique(y).size
+    if n > MANY_CLASSES and y.size < ROWS_PER_CLASS * n:
+        what = f"target column {name!r}" if name else "the labels"
+        raise DataError(f"{source}: {what} has {n} distinct numbers in {y.size} rows, a "
+                        f"quantity to predict by regression rather than classes; softlogit "
+                        f"fits classifiers (give --allow-many-classes to fit {n} classes "
+                        f"anyway)")
+
+
+def _missing_labels(column) -> np.ndarray:
+    """(m,) True where a label is null, or NaN in a float column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    absent = column.is_null()
+    if pa.types.is_floating(column.type):
+        absent = pc.or_(absent, pc.fill_null(pc.is_nan(column), False))
+    return np.asarray(absent.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def check_classes(y: np.ndarray, source: str, name: str | None) -> np.ndarray:

@@ -53,7 +53,9 @@ def save(model, path) -> None:
     Parameters
     ----------
     model : a fitted ``LogisticRegression``/``SoftmaxRegression``, or a fitted
-        :class:`~softlogit.io.tabular.TabularModel` (encoder + estimator, what the CLI saves).
+        :class:`~softlogit.io.tabular.TabularModel` (encoder + estimator, what the CLI saves),
+        or a scikit-learn ``Pipeline`` of a ``TableEncoder`` and an estimator (loaded back as
+        the same ``Pipeline``).
     path : destination file, by convention ending in ``.softlogit``.
 
     Examples
@@ -72,16 +74,19 @@ def save(model, path) -> None:
 def model_bytes(model) -> bytes:
     """The bytes :func:`save` writes for ``model`` (for writers that place files themselves)."""
     from softlogit._version import __version__
-    from softlogit.io.tabular import TabularModel
+    from softlogit.io.tabular import TabularModel, from_pipeline
 
     store = _ArrayStore()
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
             "softlogit_version": __version__,
             "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    if hasattr(model, "steps") and hasattr(model, "named_steps"):  # a scikit-learn Pipeline
+        model, meta["pipeline_steps"] = from_pipeline(model)
     if isinstance(model, TabularModel):
         enc_meta, enc_arrays = model.encoder.get_state()
         meta["kind"] = "tabular"
         meta["target_name"] = model.target_name
+        meta["id_name"] = model.id_name
         meta["encoder"] = dict(enc_meta, arrays={k: store.put(f"encoder.{k}", v)
                                                 for k, v in enc_arrays.items()})
         estimator = model.estimator
@@ -296,7 +301,18 @@ def _read_arrays(archive: zipfile.ZipFile, refs: dict, path, limits) -> dict:
 
 
 def _build(meta: dict, arrays: dict, path, limits):
-    """Validate every part against the others, then make the objects (only then)."""
+    """Validate every part against the others, then make the objects (only then); a model
+    saved from a ``Pipeline`` comes back as that ``Pipeline``."""
+    model = _build_model(meta, arrays, path, limits)
+    steps = meta.get("pipeline_steps")
+    if steps is not None:
+        from softlogit.io.tabular import to_pipeline
+
+        return to_pipeline(model, steps)
+    return model
+
+
+def _build_model(meta: dict, arrays: dict, path, limits):
     state = meta["estimator"]
     cls, params, p = _check_estimator_state(state, arrays, path, limits)
     encoder_arrays = None
@@ -311,7 +327,11 @@ def _build(meta: dict, arrays: dict, path, limits):
     from softlogit.io.tabular import TabularModel
 
     encoder = TableEncoder.from_state(meta["encoder"], encoder_arrays)
-    return TabularModel(encoder, estimator, target_name=meta.get("target_name"))
+    id_name = meta.get("id_name")
+    if not (id_name is None or isinstance(id_name, str)):
+        raise refuse(path, "id_name is not a column name")
+    return TabularModel(encoder, estimator, target_name=meta.get("target_name"),
+                        id_name=id_name)
 
 
 def _estimator_class(meta: dict, path):

@@ -163,20 +163,30 @@ def check_encoder(encoder: dict, arrays: dict, p: int, path, limits: ModelLimits
     else:
         _expect(isinstance(columns, list) and _is_int(n_in) and n_in == len(columns), path,
                 "encoder columns do not match n_columns_in")
+        from softlogit.io.columns import DATE_PARTS
+        from softlogit.io.encoding import output_names
+
         expected = []
         for spec in columns:
             _expect(isinstance(spec, dict) and isinstance(spec.get("name"), str)
-                    and spec.get("kind") in ("numeric", "categorical"), path,
+                    and spec.get("kind") in ("numeric", "categorical", "date"), path,
                     "an encoder column is malformed")
             cats = spec.get("categories")
-            if spec["kind"] == "numeric":
-                _expect(cats is None, path, f"numeric column {spec['name']!r} has categories")
-                expected.append(spec["name"])
-            else:
+            if spec["kind"] == "categorical":
                 _expect(isinstance(cats, list) and all(isinstance(c, str) for c in cats)
                         and len(set(cats)) == len(cats), path,
                         f"column {spec['name']!r} has categories that are not distinct text")
-                expected.extend(f"{spec['name']}={c}" for c in cats)
+                _expect(spec.get("fill") is None or spec.get("fill") in cats, path,
+                        f"column {spec['name']!r} fills missing cells with an unknown category")
+                _expect(isinstance(spec.get("reference", False), bool), path,
+                        f"column {spec['name']!r} has a malformed reference flag")
+            else:
+                _expect(cats is None, path, f"column {spec['name']!r} has categories")
+            if spec["kind"] == "date":
+                parts = spec.get("parts")
+                _expect(isinstance(parts, list) and set(parts) <= set(DATE_PARTS), path,
+                        f"date column {spec['name']!r} has unknown parts")
+            expected.extend(output_names({"parts": None, "reference": False, **spec}))
         _expect(len({s["name"] for s in columns}) == len(columns), path,
                 "two encoder columns share a name")
         _expect(expected == names, path, "the encoder's feature names do not follow from its "

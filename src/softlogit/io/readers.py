@@ -21,17 +21,32 @@ small file cannot declare a huge array. An svmlight feature index above
 :data:`MAX_SVMLIGHT_FEATURES` is refused (the column count sets the size of the encoder's
 arrays). Every failure becomes a :class:`~softlogit.io.errors.DataError` whose message starts
 with the file name.
+
+One rule for missing values, whatever the format: a null (an empty CSV cell, a Parquet null,
+NaN in a float column) is missing, and so is a text cell that is exactly one of
+:data:`NULL_VALUES` (``""``, ``NA``, ``NaN``, ``null``, ``N/A`` … PyArrow's CSV null set, which
+is also pandas'), in a feature column and in the target. The same table written as CSV,
+Parquet or ``.npz`` therefore reads the same.
+
+A column that is a saved pandas index is left out with a
+:class:`~softlogit.io.errors.DataWarning`: an unnamed first column (``""`` or ``Unnamed: 0``,
+what ``DataFrame.to_csv`` writes), a column named ``__index_level_N__``, or an index named in a
+Parquet file's pandas metadata. Used as a feature, a row number can leak the label of a sorted
+table.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from softlogit.io.datasets import BUNDLED, load_bundled
-from softlogit.io.errors import DataError
+from softlogit.io.errors import DataError, DataWarning
 from softlogit.io.frame import Frame, check_unique_names
 
 _FORMATS = {
@@ -46,6 +61,12 @@ MAX_SVMLIGHT_FEATURES = 1 << 22
 #: Deflate cannot shrink data more than about 1032:1; an .npz entry declaring more lies.
 _MAX_DEFLATE_RATIO = 1100
 
+#: Text cells read as missing in every format (PyArrow's default CSV null set, pandas' too).
+NULL_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+               "1.#QNAN", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
+_INDEX_NAME = re.compile(r"__index_level_\d+__")
+_UNNAMED_FIRST = ("", "Unnamed: 0")
+
 
 def data_format(path) -> str:
     """The format name for ``path``'s extension (a compression suffix is looked through)."""
@@ -59,12 +80,13 @@ def data_format(path) -> str:
     return fmt
 
 
-def read_data(spec) -> Frame:
+def read_data(spec, delimiter: str | None = None) -> Frame:
     """Read a file, or load a bundled data set when ``spec`` names one and no such file exists.
 
     Parameters
     ----------
     spec : a path, or one of the bundled names (:data:`softlogit.io.datasets.BUNDLED`).
+    delimiter : the field separator of a CSV/TSV file (default: ``,`` for .csv, tab for .tsv).
 
     Returns
     -------
@@ -81,7 +103,10 @@ def read_data(spec) -> Frame:
     if os.path.getsize(spec) == 0:
         raise DataError(f"{spec}: the file is empty")
     try:
-        frame = _READERS[fmt](spec)
+        if fmt in ("csv", "tsv"):
+            frame = _read_csv(spec, delimiter or ("," if fmt == "csv" else "\t"))
+        else:
+            frame = _READERS[fmt](spec)
     except DataError:
         raise
     except (ValueError, OSError, EOFError, KeyError, IndexError) as exc:
@@ -89,25 +114,87 @@ def read_data(spec) -> Frame:
         raise DataError(f"{spec}: cannot read as {fmt}: {_first_line(exc)}") from exc
     if frame.n_rows == 0:
         raise DataError(f"{spec}: the file has no data rows")
+    if frame.table is not None:
+        frame = _without_index(text_nulls(frame), fmt, delimiter)
     return frame
+
+
+def text_nulls(frame: Frame) -> Frame:
+    """``frame`` with the :data:`NULL_VALUES` cells of its text columns made null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = frame.table
+    nulls = pa.array(NULL_VALUES, type=pa.string())
+    for j, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        view = getattr(pa.types, "is_string_view", lambda _: False)(kind)  # polars' strings
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or view):
+            continue
+        column = table.column(j).cast(pa.string())
+        if view or pa.types.is_large_string(kind):
+            table = table.set_column(j, field.name, column)
+        is_null = pc.is_in(column, value_set=nulls)
+        if pc.any(is_null).as_py():
+            column = pc.if_else(is_null, pa.scalar(None, pa.string()), column)
+            table = table.set_column(j, field.name, column)
+    frame.table = table
+    return frame
+
+
+def _index_columns(frame: Frame, fmt: str) -> list[str]:
+    names = frame.column_names
+    found = [n for n in names if _INDEX_NAME.fullmatch(n)]
+    if names and names[0] in _UNNAMED_FIRST:
+        found.insert(0, names[0])
+    metadata = frame.table.schema.metadata or {}
+    if b"pandas" in metadata:
+        try:
+            index = json.loads(metadata[b"pandas"]).get("index_columns", [])
+        except ValueError:
+            index = []
+        found += [n for n in index if isinstance(n, str) and n in names and n not in found]
+    return found
+
+
+def _without_index(frame: Frame, fmt: str, delimiter) -> Frame:
+    names = frame.column_names
+    if len(names) == 1 and fmt in ("csv", "tsv"):
+        for sep, word in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if sep in names[0] and sep != delimiter:
+                shown = "'\\t'" if sep == "\t" else f"'{sep}'"
+                raise DataError(f"{frame.source}: read as a single column named {names[0]!r}; "
+                                f"if the file is {word}-separated, use --delimiter {shown}")
+    index = _index_columns(frame, fmt)
+    if not index or len(index) == len(names):
+        return frame
+    shown = ", ".join(repr(n) for n in index)
+    warnings.warn(f"{frame.source}: column {shown} is a saved pandas index (row labels, not "
+                  f"data) and is left out", DataWarning, stacklevel=3)
+    return Frame(frame.source, table=frame.table.drop_columns(index),
+                 text_column=frame.text_column)
 
 
 def _read_csv(path, delimiter=","):
     import pyarrow as pa
     import pyarrow.csv as pv
 
+    if len(delimiter) != 1:
+        raise DataError(f"--delimiter must be one character; got {delimiter!r}")
     parse = pv.ParseOptions(delimiter=delimiter)
+    # Text cells in NULL_VALUES are missing in text columns too, as in every other format.
+    nulls = {"null_values": list(NULL_VALUES), "strings_can_be_null": True}
 
     def text_column(name):
         # The column as written; read again only for a target that PyArrow typed (see Frame).
-        convert = pv.ConvertOptions(include_columns=[name], column_types={name: pa.string()})
+        convert = pv.ConvertOptions(include_columns=[name], column_types={name: pa.string()},
+                                    **nulls)
         return pv.read_csv(path, parse_options=parse, convert_options=convert).column(name)
 
-    return Frame(path, table=pv.read_csv(path, parse_options=parse), text_column=text_column)
-
-
-def _read_tsv(path):
-    return _read_csv(path, "\t")
+    table = pv.read_csv(path, parse_options=parse, convert_options=pv.ConvertOptions(**nulls))
+    return Frame(path, table=table, text_column=text_column)
 
 
 def _read_parquet(path):
@@ -228,5 +315,5 @@ def _first_line(exc) -> str:
     return text.splitlines()[0]
 
 
-_READERS = {"csv": _read_csv, "tsv": _read_tsv, "parquet": _read_parquet, "npy": _read_npy,
+_READERS = {"parquet": _read_parquet, "npy": _read_npy,
             "npz": _read_npz, "svmlight": _read_svmlight}
