@@ -24,6 +24,8 @@ _LAZY = {
     "regularization_path": "softlogit.selection",
     "save": "softlogit.io.model_file",
     "load": "softlogit.io.model_file",
+    "lr_test": "softlogit.inference",
+    "detect_separation": "softlogit.inference",
 }
 
 

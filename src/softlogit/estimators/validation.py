@@ -7,14 +7,15 @@ import warnings
 
 import numpy as np
 
-PENALTIES = ("l2", "l1", "elasticnet", None)
+PENALTIES = ("l2", "l1", "elasticnet", "firth", None)
 
 
 def check_params(est) -> None:
     """Raise ``ValueError`` naming the first parameter of ``est`` that is out of range."""
     if est.penalty not in PENALTIES:
         raise ValueError(
-            f"penalty must be one of 'l2', 'l1', 'elasticnet' or None; got {est.penalty!r}"
+            f"penalty must be one of 'l2', 'l1', 'elasticnet', 'firth' or None; got "
+            f"{est.penalty!r}"
         )
     if not (isinstance(est.C, numbers.Real) and est.C == np.inf):  # inf: no penalty
         _check_real("C", est.C, low=0.0, low_open=True)
@@ -59,7 +60,7 @@ def penalty_args(est) -> dict:
 
     ``C=inf`` means no penalty, as in scikit-learn ≥ 1.8.
     """
-    if est.C == np.inf:
+    if est.C == np.inf or est.penalty == "firth":  # firth: the likelihood part of ℓ + ½ log|I|
         return {"penalty": None, "C": 1.0, "l1_ratio": None}
     return {
         "penalty": est.penalty,
