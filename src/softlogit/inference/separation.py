@@ -41,7 +41,8 @@ class SeparationReport:
     ----------
     complete : True for complete separation, False for quasi-complete.
     infinite : (n,) bool, the parameters whose maximum-likelihood estimate is ±infinite.
-    direction : (n,) the sign (+1/−1, 0 if finite) in which each infinite estimate diverges.
+    direction : (n,) the sign (+1/−1) in which each infinite estimate diverges; 0 where it
+        is finite, or where separating directions push it both ways (shown as ±inf).
     n_separated : samples predicted with certainty along the separating direction.
     names : parameter labels; classes, reference: for the messages.
     """
@@ -58,7 +59,8 @@ class SeparationReport:
 
     def offending(self) -> list[str]:
         """``"name → +inf"`` for each infinite estimate."""
-        return [f"{self.names[j]} → {'+' if self.direction[j] > 0 else '−'}inf"
+        sign = {1.0: "+", -1.0: "−", 0.0: "±"}
+        return [f"{self.names[j]} → {sign[float(self.direction[j])]}inf"
                 for j in np.flatnonzero(self.infinite)]
 
     def short(self) -> str:
@@ -137,8 +139,9 @@ def separation_in(model, names=None):
                 c[j] = -sign
                 r = _lp(c, A, n)
                 if r is not None and -r.fun > 1e-7:
+                    # pushed both ways: ±inf (the estimate is not determined in the limit)
+                    direction[j] = sign if not infinite[j] else 0.0
                     infinite[j] = True
-                    direction[j] = sign if direction[j] == 0 else direction[j]
     else:
         big = np.abs(beta) > 1e-7
         infinite[big] = True
