@@ -47,7 +47,8 @@ def add_model_arguments(parser) -> None:
                        help="auto: logistic (sigmoid) for two classes, softmax beyond; "
                             "logistic: LogisticRegression; softmax: SoftmaxRegression "
                             "(K-logit softmax even for two classes)")
-    group.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "none"], default="l2",
+    group.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "firth", "none"],
+                       default="l2",
                        help="penalty on the coefficients, never the intercept (default: l2)")
     group.add_argument("--C", type=c_value, default=1.0, dest="C",
                        help="inverse regularisation strength, as in scikit-learn (default: 1); "

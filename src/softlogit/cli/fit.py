@@ -33,6 +33,9 @@ def add_parser(subparsers):
     add_target_argument(parser)
     add_model_arguments(parser)
     add_encoding_arguments(parser)
+    from softlogit.cli.summary import add_inference_arguments
+
+    add_inference_arguments(parser, flag=True)
     group = parser.add_argument_group("evaluation and output")
     group.add_argument("--test-size", type=float, default=0.2,
                        help="fraction of rows held out for testing, stratified by class "
@@ -87,6 +90,10 @@ def run(args, console) -> int:
     from softlogit.io.tabular import TabularModel
 
     frame = read_data(args.data)
+    from softlogit.cli.summary import cluster_column
+
+    groups, frame = cluster_column(frame, args.cluster)
+    args.inference = args.inference or args.cluster is not None
     features, y, target = split_target(frame, args.target)
     classes = check_classes(y, frame.source, target)
     # Validate the whole file first, so errors count rows of the file, not of a split.
@@ -121,6 +128,13 @@ def run(args, console) -> int:
     probabilities = {}
     for name, (X, y_true) in sets.items():
         doc[name], probabilities[name] = _evaluate(estimator, X, y_true)
+    table = None
+    if args.inference:  # softlogit.cli.summary: the coefficient table on the training rows
+        from softlogit.cli.summary import inference_report
+
+        table, table_files = inference_report(
+            encoder, estimator, features.take(train), y[train], cov_type=args.cov_type,
+            groups=None if groups is None else groups[train])
     if out is not None:
         from softlogit.cli import figures
         from softlogit.io.model_file import model_bytes
@@ -133,6 +147,8 @@ def run(args, console) -> int:
             files["convergence.png"] = figures.convergence(estimator.fit_report_)
             files["coefficients.png"] = figures.coefficients(
                 estimator.coef_, encoder.feature_names_out_, estimator.classes_)
+        if table is not None:
+            files.update(table_files)
         doc["out"] = str(out)
         doc["files"] = ["model.softlogit", "metrics.json", *files]
         # One transaction: the model, metrics and figures replace the old set together or not
@@ -142,6 +158,8 @@ def run(args, console) -> int:
         write_outputs(out, files, replaces=FIT_OUTPUTS)
     # The summary formats the document's own values (``C=inf`` prints as inf), not their JSON.
     print_fit_summary(console, doc)
+    if table is not None:
+        console.out(table, highlight=False)
     return 0
 
 

@@ -42,7 +42,7 @@ class PenalizedInferenceWarning(UserWarning):
 
 
 def inference_for(est, X, y, *, cov_type="nonrobust", groups=None, sample_weight=None,
-                  reference=None) -> InferenceResult:
+                  reference=None, feature_names=None) -> InferenceResult:
     """The :class:`InferenceResult` of the fitted ``est`` on ``(X, y)`` (see the module
     docstring); ``reference`` is the base class of the contrasts (default ``classes_[0]``)."""
     check_is_fitted(est)
@@ -56,7 +56,7 @@ def inference_for(est, X, y, *, cov_type="nonrobust", groups=None, sample_weight
     free = tuple(k for k in range(K) if k != ref)
     model = LogitModel(X, codes, sw, K, free, est.fit_intercept)
     beta_fit, A = _contrasts(est, ref, model)
-    names = _names(est, classes, ref, model)
+    names = _names(est, classes, ref, model, feature_names)
     notes = []
 
     separation = None
@@ -190,8 +190,11 @@ def _inverse(info, model):
     return inv_chol.T @ inv_chol
 
 
-def _names(est, classes, ref, model):
-    names = getattr(est, "feature_names_in_", None)
+def _names(est, classes, ref, model, names=None):
+    if names is not None and len(names) != model.p:
+        raise ValueError(f"feature_names has {len(names)} names for {model.p} features")
+    if names is None:
+        names = getattr(est, "feature_names_in_", None)
     features = [str(n) for n in names] if names is not None else [f"x{j}" for j in
                                                                    range(model.p)]
     if model.fit_intercept:

@@ -12,7 +12,7 @@ class InferenceMixin:
     """Adds :meth:`inference` (and the ``penalty="firth"`` fit) to an estimator."""
 
     def inference(self, X, y, *, cov_type="nonrobust", groups=None, sample_weight=None,
-                  reference=None):
+                  reference=None, feature_names=None):
         """Standard errors, tests and intervals of this fit on ``(X, y)``.
 
         Parameters
@@ -23,6 +23,7 @@ class InferenceMixin:
         groups : (m,) or (m, 2) cluster labels for ``cov_type="cluster"``.
         sample_weight : (m,) frequency weights (as given to ``fit``).
         reference : the base class of the multinomial contrasts (default ``classes_[0]``).
+        feature_names : names for the table (default ``feature_names_in_``, else x0, x1 …).
 
         Returns
         -------
@@ -43,7 +44,8 @@ class InferenceMixin:
         from softlogit.inference.fitted import inference_for
 
         return inference_for(self, X, y, cov_type=cov_type, groups=groups,
-                             sample_weight=sample_weight, reference=reference)
+                             sample_weight=sample_weight, reference=reference,
+                             feature_names=feature_names)
 
     def _fit_firth(self, X, y, sample_weight):
         """``penalty="firth"``: Firth's bias-reduced fit (:mod:`softlogit.inference.firth`).

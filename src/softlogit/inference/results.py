@@ -7,7 +7,8 @@ distribution (``z``), as Stata's and statsmodels' ``logit``/``mlogit`` do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -102,8 +103,8 @@ class InferenceResult:
             return np.column_stack([self.params - half, self.params + half])
         if method == "profile":
             if self._profile is None:
-                raise ValueError("profile intervals need an unpenalised or Firth fit "
-                                 f"(this fit has penalty={self.penalty!r})")
+                raise ValueError("profile intervals need an unpenalised or Firth fit in the "
+                                 f"model's own units (this fit: penalty={self.penalty!r})")
             return self._profile.intervals(alpha)
         raise ValueError(f"method must be 'wald' or 'profile'; got {method!r}")
 
@@ -134,13 +135,38 @@ class InferenceResult:
     def bic(self) -> float:
         return -2.0 * self.llf + np.log(self.nobs) * self.n_params
 
+    def transformed(self, T, names) -> "InferenceResult":
+        """The result for the parameters ``T β`` (covariance ``T V Tᵀ``), named ``names``.
+
+        For a change of units of the features (``softlogit fit --inference`` undoes its
+        standardisation so). Likelihoods and tests are unchanged; profile intervals, margins
+        and predictions, which need the model's own units, are not offered on the result.
+        """
+        T = np.asarray(T, dtype=np.float64)
+        other = copy.copy(self)
+        other.params = T @ self.params
+        other._cov = T @ self._cov @ T.T
+        other.names = list(names)
+        other.notes = list(self.notes)
+        other._profile = None
+        other._transformed = True
+        return other
+
     # --- margins and predictions ----------------------------------------------------------
+
+    _transformed = False
+
+    def _check_units(self):
+        if self._transformed:
+            raise ValueError("this result is in transformed units; compute margins and "
+                             "predictions on the estimator's own inference result")
 
     def marginal_effects(self, at="overall", method="dydx"):
         """Average (or at-a-point) marginal effects with delta-method standard errors; see
         :func:`softlogit.inference.margins.marginal_effects`."""
         from softlogit.inference.margins import marginal_effects
 
+        self._check_units()
         return marginal_effects(self, at=at, method=method)
 
     def predict_interval(self, X, alpha=0.05):
@@ -148,6 +174,7 @@ class InferenceResult:
         :func:`softlogit.inference.margins.predict_interval`."""
         from softlogit.inference.margins import predict_interval
 
+        self._check_units()
         return predict_interval(self, X, alpha=alpha)
 
     # --- report ---------------------------------------------------------------------------
