@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from softlogit.data import as_design
 from softlogit.inference.grams import row_quadratic_forms, weighted_grams
-from softlogit.losses import log_softmax, softmax
+from softlogit.losses import log_sigmoid, log_softmax, sigmoid, softmax
 
 
 class LogitModel:
@@ -105,11 +105,25 @@ class LogitModel:
 
     def loglik(self, Z) -> float:
         """``ℓ = Σᵢ sᵢ log softmax(zᵢ)_{cᵢ}`` from the logits (log-softmax: never −inf)."""
-        logp = log_softmax(Z)[np.arange(self.m), self.codes]
+        if self._binary_logit:  # log σ(±z): one logit, no (m, 2) log-sum-exp
+            z = Z[:, 1] - Z[:, 0]
+            logp = log_sigmoid(np.where(self.codes == 1, z, -z))
+        else:
+            logp = log_softmax(Z)[np.arange(self.m), self.codes]
         return float(np.dot(self.s, logp))
 
     def probs(self, Z) -> np.ndarray:
+        """Class probabilities (m, K) from the logits (the sigmoid for two classes)."""
+        if self._binary_logit:
+            O = np.empty_like(Z)
+            O[:, 1] = sigmoid(Z[:, 1] - Z[:, 0])
+            O[:, 0] = sigmoid(Z[:, 0] - Z[:, 1])
+            return O
         return softmax(Z)
+
+    @property
+    def _binary_logit(self) -> bool:
+        return self.K == 2
 
     def residuals(self, O) -> np.ndarray:
         """``(yᵢ − oᵢ)`` on the free classes, (m, L)."""
