@@ -12,7 +12,7 @@ the binary model has the one probability ``p = P(classes_[1])``):
 ``s``; Stata's ``margins, dydx(*)``), ``"mean"``/``"median"``/``"zero"`` evaluate them at the
 column means/medians/zeros — statsmodels' ``get_margeff`` conventions. Standard errors:
 ``J V Jᵀ`` with ``J`` the Jacobian of the effects in the parameters by central differences
-(2n evaluations; one pass over X each for ``"overall"``).
+(2n evaluations; one pass over X each for ``"overall"``, in row blocks).
 
 *Prediction intervals* on probabilities: ``se(p_k) = √(g_kᵀ V g_k)`` with
 ``∂p_k/∂β_l = p_k(δ_kl − p_l) x̃`` (binary ``p(1−p) x̃``), the interval ``p ± z·se`` clipped to
@@ -81,8 +81,22 @@ def _probabilities(model, beta, X):
     return model.probs(Z)
 
 
+#: Rows per block in the marginal effects (the per-row (rows, K, p) effects stay small).
+ROWS_PER_BLOCK = 8192
+
+
 def _effects(model, beta, X, weights, method):
-    """(p, C) effects at rows X averaged with ``weights`` (module docstring)."""
+    """(p, C) effects at rows X averaged with ``weights`` (module docstring), in row blocks."""
+    E = sum(_block_effects(model, beta, X[r:r + ROWS_PER_BLOCK], weights[r:r + ROWS_PER_BLOCK],
+                           method) for r in range(0, X.shape[0], ROWS_PER_BLOCK))
+    E = E / weights.sum()
+    if model.K == 2 and model.free == (1,):
+        E = E[1:]
+    return E.T
+
+
+def _block_effects(model, beta, X, weights, method):
+    """``Σᵢ wᵢ ∂pᵢ/∂xᵢ`` (K, p) over one block of rows."""
     O = _probabilities(model, beta, X)
     W, _ = model.split(beta)
     full = np.zeros((model.K, model.p))
@@ -97,10 +111,7 @@ def _effects(model, beta, X, weights, method):
         D = D * x
     elif method == "eydx":
         D = D / O[:, :, None]
-    E = np.tensordot(weights, D, axes=(0, 0)) / weights.sum()  # (K, p)
-    if model.K == 2 and model.free == (1,):
-        E = E[1:]
-    return E.T
+    return np.tensordot(weights, D, axes=(0, 0))
 
 
 def marginal_effects(result, at="overall", method="dydx") -> MarginalEffects:
