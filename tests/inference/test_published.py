@@ -117,3 +117,13 @@ def test_reference_class_is_an_exact_reparameterisation(anes96, anes_fit):
     assert r3.llf == pytest.approx(r0.llf, rel=1e-12)
     with pytest.raises(ValueError, match="not one of the classes"):
         anes_fit.inference(X, y, reference=9)
+
+
+def test_names_come_from_feature_names_in(spector):
+    """A DataFrame's columns name the parameters (statsmodels' spector column names)."""
+    pd = pytest.importorskip("pandas")
+    X, y = spector
+    frame = pd.DataFrame(X, columns=["GPA", "TUCE", "PSI"])
+    res = softlogit.LogisticRegression(penalty=None).fit(frame, y).inference(frame, y)
+    assert res.names == ["GPA", "TUCE", "PSI", "intercept"]
+    assert "MNLogit" not in res.summary() and "GPA" in res.summary()

@@ -8,7 +8,8 @@ import numpy as np
 def format_summary(res, alpha=0.05) -> str:
     """Header of fit statistics, then one row per parameter: estimate, SE, z, p, interval."""
     K = len(res.classes)
-    model = "Logit" if K == 2 else f"MNLogit (base outcome {res.reference!r})"
+    base = res.reference.item() if hasattr(res.reference, "item") else res.reference
+    model = "Logit" if K == 2 else f"MNLogit (base outcome {base!r})"
     if res.penalty == "firth":
         model += ", Firth's penalised likelihood"
     elif res.penalty == "l2":
