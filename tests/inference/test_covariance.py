@@ -179,3 +179,11 @@ def test_bad_arguments_are_named(spector, spector_fit):
     with pytest.raises(ValueError, match="collinear"):
         Xd = np.column_stack([X, X[:, 0]])
         softlogit.LogisticRegression(penalty=None).fit(Xd, y).inference(Xd, y)
+
+
+def test_nan_in_x_is_refused(spector, spector_fit):
+    X, y = spector
+    X = X.copy()
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        spector_fit.inference(X, y)

@@ -58,6 +58,11 @@ class LogitModel:
             X = X.astype(np.float64).tocsr()
         else:
             X = np.asarray(X, dtype=np.float64)
+        values = X.data if sp.issparse(X) else X
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not np.isfinite(np.sum(values)):  # one sum: finite iff no NaN/inf (or overflow)
+                raise ValueError("X contains NaN or infinite values (or values so large that "
+                                 "their sum overflows)")
         self.design = as_design(X)
         self.m, self.p = X.shape
         self.codes = np.asarray(codes, dtype=np.intp)
