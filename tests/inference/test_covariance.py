@@ -187,3 +187,35 @@ def test_nan_in_x_is_refused(spector, spector_fit):
     X[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         spector_fit.inference(X, y)
+
+
+@pytest.mark.parametrize("cov_type", ["HC0", "HC2", "HC3"])
+def test_l2_softmax_sandwich_matches_numpy(small_multinomial, cov_type):
+    """An L2 softmax fit is identified in all K logits: the sandwich is formed there (bread =
+    penalised Hessian, generalised inverse) and mapped to contrasts; NumPy reference here."""
+    X, codes, _ = small_multinomial
+    C = 0.5
+    est = softlogit.SoftmaxRegression(C=C, tol=1e-12).fit(X, codes)
+    with pytest.warns(UserWarning):
+        res = est.inference(X, codes, cov_type=cov_type)
+    m, p = X.shape
+    K, q = 3, p + 1
+    Xt = np.column_stack([X, np.ones(m)])
+    O = _softmax(Xt @ np.column_stack([est.coef_, est.intercept_]).T)
+    R = np.eye(K)[codes] - O
+    Xi = [np.kron(np.eye(K), x[None, :]) for x in Xt]
+    Wi = [np.diag(o) - np.outer(o, o) for o in O]
+    H = sum(a.T @ w @ a for a, w in zip(Xi, Wi)) + np.diag(np.tile(np.r_[np.ones(p), 0], K) / C)
+    Hp = np.linalg.pinv(H)
+    meat = np.zeros_like(H)
+    for a, w, r in zip(Xi, Wi, R):
+        M = w @ a @ Hp @ a.T  # W_i Q_i
+        if cov_type == "HC3":
+            r = np.linalg.solve(np.eye(K) - M, r)
+        elif cov_type == "HC2":
+            ev, U = np.linalg.eig(np.eye(K) - M)  # diagonalisable: similar to I − H_i
+            r = np.real(U @ np.diag(ev ** -0.5) @ np.linalg.inv(U) @ r)
+        g = a.T @ r
+        meat += np.outer(g, g)
+    A = np.kron(np.array([[-1, 1, 0], [-1, 0, 1]]), np.eye(q))
+    assert_allclose(res.cov_params(), A @ Hp @ meat @ Hp @ A.T, rtol=1e-6, atol=1e-12)
