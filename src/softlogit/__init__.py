@@ -25,6 +25,8 @@ _LAZY = {
     "TableEncoder": "softlogit.io.encoding",
     "save": "softlogit.io.model_file",
     "load": "softlogit.io.model_file",
+    "lr_test": "softlogit.inference",
+    "detect_separation": "softlogit.inference",
 }
 
 

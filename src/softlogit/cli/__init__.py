@@ -22,7 +22,7 @@ import warnings
 
 from softlogit._version import __version__
 
-COMMANDS = ("fit", "predict", "evaluate", "gradcheck", "datasets", "cv")
+COMMANDS = ("fit", "predict", "evaluate", "gradcheck", "datasets", "cv", "summary")
 
 
 class _Parser(argparse.ArgumentParser):

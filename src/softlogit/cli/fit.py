@@ -38,6 +38,9 @@ def add_parser(subparsers):
     add_target_argument(parser)
     add_model_arguments(parser)
     add_encoding_arguments(parser)
+    from softlogit.cli.summary import add_inference_arguments
+
+    add_inference_arguments(parser, flag=True)
     group = parser.add_argument_group("evaluation and output")
     group.add_argument("--test-size", type=float, default=0.2,
                        help="fraction of rows held out for testing, stratified by class "
@@ -122,10 +125,17 @@ def run(args, console) -> int:
     if args.id is not None and frame.table is not None and args.id not in frame.column_names:
         raise DataError(f"{frame.source}: --id names column {args.id!r}, which is not in the "
                         f"data")
+    from softlogit.cli.summary import cluster_column
+
+    cluster_column(frame, args.cluster)  # the --cluster column exists and has no nulls
+    args.inference = args.inference or args.cluster is not None
     # Check the columns on the whole file first, so errors count rows of the file.
+    checked = frame.drop(target) if target is not None else frame
     TableEncoder(standardize=False, **options).fit(
-        frame.drop(target) if target is not None else frame)
+        checked.drop(args.cluster) if args.cluster is not None else checked)
     features, y, target = split_target(frame, target, missing="drop")
+    # Taken after rows with a missing target are dropped, so the groups align with y.
+    groups, features = cluster_column(features, args.cluster)
     check_target(y, frame.source, target, allow_many=args.allow_many_classes)
     classes = check_classes(y, frame.source, target)
     train, test = split_rows(y, args.test_size, args.seed, frame.source)
@@ -167,6 +177,13 @@ def run(args, console) -> int:
     for name, (X, y_true) in sets.items():
         doc[name], probabilities[name] = _evaluate(estimator, X, y_true, args.threshold)
     doc["coefficients"] = coefficient_table(encoder, estimator)
+    table = None
+    if args.inference:  # softlogit.cli.summary: the coefficient table on the training rows
+        from softlogit.cli.summary import inference_report
+
+        table, table_files = inference_report(
+            encoder, estimator, features.take(train), y[train], cov_type=args.cov_type,
+            groups=None if groups is None else groups[train])
     if out is not None:
         from softlogit.cli import figures
         from softlogit.io.model_file import model_bytes
@@ -182,6 +199,8 @@ def run(args, console) -> int:
                 standardized=bool(args.standardize))
         doc["out"] = str(out)
         files["coefficients.csv"] = coefficients_csv(doc["coefficients"])
+        if table is not None:  # --inference: its coefficients.csv carries the standard errors
+            files.update(table_files)
         doc["files"] = ["model.softlogit", "metrics.json", *files]
         # One transaction: the model, metrics and figures replace the old set together or not
         # at all (softlogit.io.atomic.write_directory); nothing is created before this point.
@@ -190,6 +209,8 @@ def run(args, console) -> int:
         write_outputs(out, files, replaces=FIT_OUTPUTS)
     # The summary formats the document's own values (``C=inf`` prints as inf), not their JSON.
     print_fit_summary(console, doc)
+    if table is not None:
+        console.out(table, highlight=False)
     return 0
 
 

@@ -59,10 +59,13 @@ def add_model_arguments(parser) -> None:
                        help="auto: logistic (sigmoid) for two classes, softmax beyond; "
                             "logistic: LogisticRegression; softmax: SoftmaxRegression "
                             "(K-logit softmax even for two classes)")
-    group.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "none"], default=None,
+    group.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "firth", "none"],
+                       default=None,
                        help="penalty on the coefficients, never the intercept (default: l2, "
-                            "or elasticnet when --l1-ratio is given). Without a penalty the "
-                            "categories are coded against their first level (reference coding)")
+                            "or elasticnet when --l1-ratio is given); firth: Firth's "
+                            "bias-reduced likelihood, finite on separated data. Without a "
+                            "penalty (and with firth) the categories are coded against their "
+                            "first level (reference coding)")
     from softlogit.cli.common import c_value
 
     group.add_argument("--C", type=c_value, default=1.0, dest="C",
@@ -91,7 +94,8 @@ def penalty_of(args) -> str | None:
 
 
 def is_unpenalised(args) -> bool:
-    return penalty_of(args) is None or args.C == math.inf
+    """No shrinkage of the coefficients (Firth's penalty shrinks none toward 0 by C)."""
+    return penalty_of(args) in (None, "firth") or args.C == math.inf
 
 
 def check_model_options(args) -> None:

@@ -50,10 +50,12 @@ _FIT_X_CHECKS = dict(_X_CHECKS, ensure_all_finite=False)
 PARAMETERS_DOC = """
     Parameters
     ----------
-    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+    penalty : {"l2", "l1", "elasticnet", "firth"} or None, default="l2"
         The penalty on the coefficients (never on the intercept), in scikit-learn's scaling:
         the objective is ``(1/Σs) Σ sᵢ ℓᵢ + (1−ρ)/(2 C Σs) ‖W‖² + ρ/(C Σs) ‖W‖₁`` with
         ``ρ = 0`` (l2), 1 (l1) or ``l1_ratio`` (elasticnet); None fits without a penalty.
+        "firth" maximises ``ℓ + ½ log det I`` (Firth's bias reduction; finite on separated
+        data; ``C`` unused), see :mod:`softlogit.inference.firth`.
     C : float, default=1.0
         Inverse regularisation strength (positive); smaller is stronger. ``np.inf`` means no
         penalty (scikit-learn ≥ 1.8's spelling of ``penalty=None``).
@@ -172,6 +174,8 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         Returns ``self``.
         """
         check_params(self)
+        if self.penalty == "firth":  # Firth's penalised likelihood: softlogit.inference.firth
+            return self._fit_firth(X, y, sample_weight)
         X, classes, codes, Y, sw = self._prepare(X, y, sample_weight, fitted_classes=None)
         check_two_weighted_classes(classes, sw, codes=codes, Y=Y)
         penalty = penalty_args(self)

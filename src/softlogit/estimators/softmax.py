@@ -2,9 +2,10 @@
 
 from softlogit.estimators.array_api import ArrayAPIDispatchMixin
 from softlogit.estimators.base import PARAMETERS_DOC, BaseCrossEntropyClassifier
+from softlogit.inference.mixin import InferenceMixin
 
 
-class SoftmaxRegression(ArrayAPIDispatchMixin, BaseCrossEntropyClassifier):
+class SoftmaxRegression(InferenceMixin, ArrayAPIDispatchMixin, BaseCrossEntropyClassifier):
     _always_softmax = True
 
 

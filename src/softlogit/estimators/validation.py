@@ -7,14 +7,15 @@ import warnings
 
 import numpy as np
 
-PENALTIES = ("l2", "l1", "elasticnet", None)
+PENALTIES = ("l2", "l1", "elasticnet", "firth", None)
 
 
 def check_params(est) -> None:
     """Raise ``ValueError`` naming the first parameter of ``est`` that is out of range."""
     if est.penalty not in PENALTIES:
         raise ValueError(
-            f"penalty must be one of 'l2', 'l1', 'elasticnet' or None; got {est.penalty!r}"
+            f"penalty must be one of 'l2', 'l1', 'elasticnet', 'firth' or None; got "
+            f"{est.penalty!r}"
         )
     if not (isinstance(est.C, numbers.Real) and est.C == np.inf):  # inf: no penalty
         _check_real("C", est.C, low=0.0, low_open=True)
@@ -70,6 +71,8 @@ def effective_penalty(est) -> tuple[str | None, float | None]:
     """
     if est.C == np.inf or est.penalty is None:
         return None, None
+    if est.penalty == "firth":
+        return "firth", None
     if est.penalty == "l2" and est.l1_ratio is not None:
         rho = float(est.l1_ratio)
         return ("l2", None) if rho == 0 else ("l1", None) if rho == 1 else ("elasticnet", rho)
@@ -82,6 +85,6 @@ def penalty_args(est) -> dict:
     """The penalty arguments of :class:`~softlogit.objective.LinearObjective` for ``est``
     (see :func:`effective_penalty`)."""
     penalty, l1_ratio = effective_penalty(est)
-    if penalty is None:
+    if penalty is None or penalty == "firth":  # firth: the likelihood part of ℓ + ½ log|I|
         return {"penalty": None, "C": 1.0, "l1_ratio": None}
     return {"penalty": penalty, "C": float(est.C), "l1_ratio": l1_ratio}
