@@ -101,17 +101,19 @@ def cluster_column(frame, name):
 
 def reference_coding(encoder):
     """Boolean mask over the encoder's output columns without each text column's first
-    category (the drop-first coding of the module docstring)."""
-    keep = np.ones(len(encoder.feature_names_out_), bool)
-    j = 0
+    category (the drop-first coding of the module docstring). A column the encoder already
+    codes against its first level (``reference``, as for every unpenalised CLI fit) keeps all
+    its indicators; dates and numbers keep theirs."""
+    from softlogit.io.encoding import output_names
+
+    keep = []
     for column in encoder.columns_ or []:
-        cats = column["categories"] if column["kind"] == "categorical" else None
-        if cats:
-            keep[j] = False
-            j += len(cats)
-        else:
-            j += 1
-    return keep
+        width = len(output_names(column))
+        drop = column["kind"] == "categorical" and not column.get("reference") and width > 0
+        keep.extend([not drop] + [True] * (width - 1) if width else [])
+    if len(keep) != len(encoder.feature_names_out_):  # no column specs: numeric arrays
+        return np.ones(len(encoder.feature_names_out_), bool)
+    return np.asarray(keep, bool)
 
 
 def inference_report(encoder, estimator, features, y, *, cov_type="nonrobust", groups=None):
