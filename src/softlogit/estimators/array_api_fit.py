@@ -16,6 +16,7 @@ import numpy as np
 from softlogit.data import as_design
 from softlogit.estimators.array_api import check_device_X, class_weight_vector
 from softlogit.estimators.diagnostics import convergence_message, separation_message
+from softlogit.estimators.labels import check_class_mass
 from softlogit.estimators.validation import check_params, penalty_args
 from softlogit.estimators.warnings import ConvergenceWarning, SeparationWarning
 from softlogit.objective import LinearObjective
@@ -54,7 +55,7 @@ def fit_on_device(est, X, y, sample_weight):
         totals = to_host(xp.sum(onehot, axis=0))
         w = class_weight_vector(est.class_weight, to_host(classes), totals, soft)
         sw = sw * (onehot @ design.put(w))
-    _check_two_weighted_classes(to_host(classes), to_host(sw @ onehot))
+    check_class_mass(to_host(classes), to_host(sw @ onehot))
 
     penalty = penalty_args(est)
     objective = _objective(est, design, K, codes, Y, sw, **penalty)
@@ -109,18 +110,6 @@ def _encode(xp, y):
         raise ValueError(f"y must hold numeric class labels; got dtype {y.dtype}")
     classes, codes = xp.unique_inverse(y)
     return classes, xp.astype(codes, xp.int64)
-
-
-def _check_two_weighted_classes(classes, mass):
-    """Refuse a fit where fewer than two classes carry positive weight (K-sized, host)."""
-    present = classes[mass > 0]
-    if present.size < 2:
-        if len(classes) < 2:
-            what = f"y has only 1 class ({classes.tolist()!r})"
-        else:
-            what = (f"only 1 class ({present.tolist()!r}) has samples of positive weight "
-                    f"among the classes {classes.tolist()!r}")
-        raise ValueError(f"{what}; a classifier needs samples of at least 2 classes")
 
 
 def _objective(est, design, K, codes, Y, sw, **penalty):

@@ -130,6 +130,11 @@ def check_two_weighted_classes(classes, sample_weight, codes=None, Y=None):
         mass = np.bincount(codes, weights=sample_weight, minlength=len(classes))
     else:
         mass = sample_weight @ Y
+    check_class_mass(classes, mass)
+
+
+def check_class_mass(classes, mass):
+    """Refuse a fit where fewer than two classes have positive total weight ``mass`` (K,)."""
     present = classes[mass > 0]
     if present.size < 2:
         if len(classes) < 2:
