@@ -86,6 +86,12 @@ class Design(ABC):
     def take(self, rows: np.ndarray) -> "Design":
         """The design of the selected rows (mini-batches, train/test splits)."""
 
+    def take_samples(self, rows: np.ndarray, *per_sample) -> tuple:
+        """``(take(rows), a[rows] for each a in per_sample)``: the rows of X with their targets
+        and weights, each kept where this design keeps them (on the device, for a design
+        with ``samples_on_device``)."""
+        return (self.take(rows), *(a[rows] for a in per_sample))
+
     @abstractmethod
     def column_scale(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-column mean and standard deviation (to diagnose unscaled data)."""

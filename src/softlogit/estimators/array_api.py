@@ -10,21 +10,28 @@ with a sentence naming the switch. The same user code thus behaves alike with
 
 What lives where. X, y, the sample weights and every m-sized quantity stay on X's device
 (:mod:`softlogit.backends.xp`); the solvers run on the host on k·p-sized vectors. Fitted
-``coef_``, ``intercept_`` and ``classes_`` are arrays of X's namespace on X's device, in X's
-dtype: float32 stays float32 and the fit reaches the float32 optimum (many GPUs run float64 at
-a small fraction of their float32 speed, so prefer float32 data there). ``predict``,
-``n_iter_`` too (scikit-learn's array-API checks ask that every fitted array be in X's namespace);
-``predict``, ``predict_proba``, ``predict_log_proba`` and ``decision_function`` return arrays of X's
-namespace on its device; ``score`` is scikit-learn's accuracy on them. ``fit_report_`` stays a
-host object. Not on device input: ``partial_fit`` and ``solver="sgd"`` (they sample rows on the
-host) — refused with a message.
+``classes_``, ``coef_``, ``intercept_`` and ``n_iter_`` are arrays of X's namespace on X's
+device (scikit-learn's array-API checks ask that every fitted array be in X's namespace), the
+coefficients in X's dtype: float32 stays float32 and the fit reaches the float32 optimum (many
+GPUs run float64 at a small fraction of their float32 speed, so prefer float32 data there).
+``predict``, ``predict_proba``, ``predict_log_proba`` and ``decision_function`` return arrays of
+X's namespace on its device; ``score`` is scikit-learn's accuracy on them. ``fit_report_``
+stays a host object.
+
+On device input: ``fit`` with every solver but ``"subsampled-newton"`` (which draws its
+Hessian rows from host arrays) and every penalty but ``"firth"``; binary and softmax models;
+hard labels or soft (probability-row) targets; sample and class weights; ``warm_start``;
+``partial_fit`` (the SGD batches are taken on the device); ``objective_for`` (an objective on
+X's device). Refused in one sentence: ``penalty="firth"`` and ``inference`` on device X (both
+read X on the host); ``inference`` on host X of a model fitted on the device works.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -124,10 +131,37 @@ class ArrayAPIDispatchMixin:
 
     @available_if(_smooth_penalty)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        if dispatches(X):
-            raise ValueError("partial_fit samples rows on the host and does not take array-API "
-                             "input; use fit, or pass NumPy arrays")
+        routed = dispatches(X)
+        if hasattr(self, "coef_"):
+            _check_same_namespace(self, X, "partial_fit", routed)
+        if routed:
+            from softlogit.estimators.array_api_fit import partial_fit_on_device
+            return partial_fit_on_device(self, X, y, classes, sample_weight)
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+    def objective_for(self, X, y, sample_weight=None):
+        routed = dispatches(X)
+        if hasattr(self, "coef_"):
+            _check_same_namespace(self, X, "objective_for", routed)
+        if routed:
+            from softlogit.estimators.array_api_fit import objective_for_on_device
+            return objective_for_on_device(self, X, y, sample_weight)
+        return super().objective_for(X, y, sample_weight)
+
+    def inference(self, X, y, **options):
+        if dispatches(X):
+            raise ValueError("inference reads X on the host (leverages, the separation LP, "
+                             "profile likelihoods) and does not take array-API input; pass "
+                             "host NumPy copies of X and y (a model fitted on the device is "
+                             "read from there)")
+        with fitted_arrays_on_host(self):
+            return super().inference(X, y, **options)
+
+    def _objective(self, X, classes, codes, Y, sw, **penalty):
+        if getattr(X, "samples_on_device", False):  # a device design (array_api_fit)
+            from softlogit.estimators.array_api_fit import device_objective
+            return device_objective(self, X, classes, codes, Y, sw, **penalty)
+        return super()._objective(X, classes, codes, Y, sw, **penalty)
 
     def decision_function(self, X):
         routed = dispatches(X)
@@ -181,6 +215,24 @@ class ArrayAPIDispatchMixin:
         return xp.take(self.classes_, index, axis=0)
 
 
+@contextlib.contextmanager
+def fitted_arrays_on_host(est):
+    """Inside the block a device-fitted model's arrays are host NumPy copies (for host code
+    that reads them: :mod:`softlogit.inference`); the device arrays are put back after."""
+    saved = {}
+    for name in ("classes_", "coef_", "intercept_", "n_iter_"):
+        value = getattr(est, name, None)
+        if _candidate(value):
+            from softlogit.backends.xp.transfer import to_host
+            saved[name] = value
+            setattr(est, name, to_host(value))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(est, name, value)
+
+
 def _xp(a):
     from softlogit.backends.xp.transfer import namespace
     return namespace(a)
@@ -215,21 +267,3 @@ def _device_logits(est, X):
     check_is_fitted(est)
     X = check_device_X(X, est.n_features_in_)
     return X @ est.coef_.T + est.intercept_[None, :]
-
-
-def class_weight_vector(class_weight, classes_host, totals, soft: bool) -> np.ndarray:
-    """Per-class weights (K,) on the host, as :mod:`softlogit.estimators.labels` defines them:
-    scikit-learn's ``compute_class_weight`` for hard labels, ``m / (K · Σᵢ Yᵢₖ)`` for soft
-    targets; ``totals`` are the (hard or soft) class counts."""
-    K = len(classes_host)
-    if class_weight == "balanced":
-        m = float(totals.sum())
-        with np.errstate(divide="ignore"):
-            return np.where(totals > 0, m / (K * totals), 0.0)
-    if soft:
-        unknown = set(class_weight) - set(range(K))
-        if unknown:
-            raise ValueError(f"class_weight keys {sorted(unknown)!r} are not classes "
-                             f"0..{K - 1} of the soft targets")
-        return np.array([float(class_weight.get(k, 1.0)) for k in range(K)])
-    return compute_class_weight(class_weight, classes=classes_host, y=classes_host)

@@ -1,102 +1,181 @@
-"""``fit`` on array-API input: the steps of ``BaseCrossEntropyClassifier.fit`` with X, y and the
-weights kept on X's device (see :mod:`softlogit.estimators.array_api` for the rules).
+"""``fit``, ``partial_fit`` and ``objective_for`` on array-API input: the steps of
+:class:`~softlogit.estimators.base.BaseCrossEntropyClassifier` with X, y and the weights kept on
+X's device (see :mod:`softlogit.estimators.array_api` for the rules).
 
-Labels are encoded on the device (``unique_inverse``); class weights, the two-class check and
-the separation test use per-class or per-sample reductions there, and only K-sized results
-reach the host.
+Labels are encoded on the device (``unique_inverse``, or ``searchsorted`` into the fitted
+classes); class weights, the two-class check and the separation test use per-class or
+per-sample reductions there, and only K-sized results reach the host. The shared host steps
+(the solver call, the separable refit, storing and normalising the coefficients, the SGD pass of
+``partial_fit``) are the base class's own: they run with the fitted arrays as NumPy inside
+:func:`fitted_on_host`, which moves them to X's device afterwards.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import warnings
 
-import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from softlogit.data import as_design
-from softlogit.estimators.array_api import check_device_X, class_weight_vector
+from softlogit.estimators.array_api import check_device_X
 from softlogit.estimators.diagnostics import convergence_message, separation_message
-from softlogit.estimators.labels import check_class_mass
+from softlogit.estimators.labels import (
+    check_class_mass, check_partial_fit_classes, class_weights,
+)
 from softlogit.estimators.validation import check_params, penalty_args
 from softlogit.estimators.warnings import ConvergenceWarning, SeparationWarning
 from softlogit.objective import LinearObjective
-from softlogit.solvers import solve
+
+#: The fitted arrays that live on X's device (``fit_report_`` and the SGD state stay host).
+FITTED_ARRAYS = ("classes_", "coef_", "intercept_", "n_iter_")
 
 
 def fit_on_device(est, X, y, sample_weight):
     """Fit ``est`` on the device arrays ``(X, y, sample_weight)``; returns ``est``."""
-    from softlogit.backends.xp.samples import _on_device, one_hot, place_weights
     from softlogit.backends.xp.transfer import to_host
-    from softlogit.estimators.base import (
-        SEPARATION_C, SEPARATION_MAX_ITER, SEPARATION_TOL, _combine,
-    )
+    from softlogit.estimators.base import _combine
 
     check_params(est)
-    if est.solver == "sgd":
-        raise ValueError("solver='sgd' samples rows on the host and does not take array-API "
-                         "input; use 'auto', 'lbfgs', 'newton' or pass NumPy arrays")
-    design = as_design(check_device_X(X))
-    xp, m = design.xp, design.shape[0]
-    y = _on_device(design, y)
-    if y.ndim == 0 or int(y.shape[0]) != m:
-        raise ValueError(f"X has {m} rows but y has shape {tuple(y.shape)}")
-    soft = y.ndim == 2 and int(y.shape[1]) >= 2
-    if soft:
-        Y = xp.astype(y, design.X.dtype)
-        K = int(Y.shape[1])
-        classes = xp.arange(K, device=design.device)
-        codes, onehot = None, Y
-    else:
-        classes, codes = _encode(xp, y)
-        K = int(classes.shape[0])
-        Y, onehot = None, one_hot(xp, codes, K, design.X.dtype)
-    sw = place_weights(design, sample_weight, m)
-    if est.class_weight is not None:
-        totals = to_host(xp.sum(onehot, axis=0))
-        w = class_weight_vector(est.class_weight, to_host(classes), totals, soft)
-        sw = sw * (onehot @ design.put(w))
-    check_class_mass(to_host(classes), to_host(sw @ onehot))
-
+    if est.penalty == "firth":
+        raise ValueError("penalty='firth' is fitted on the host and does not take array-API "
+                         "input; pass NumPy arrays (or use penalty=None or 'l2')")
+    design, classes, codes, Y, onehot, sw = prepare_on_device(est, X, y, sample_weight)
+    host_classes = to_host(classes)
+    check_class_mass(host_classes, to_host(sw @ onehot))
     penalty = penalty_args(est)
-    objective = _objective(est, design, K, codes, Y, sw, **penalty)
+    objective = est._objective(design, classes, codes, Y, sw, **penalty)
     monitor = None
     if penalty["penalty"] is None and Y is None:
         monitor = DeviceSeparationMonitor(objective, codes, onehot)
-    result = est._solve(objective, _warm_params(est, objective, classes), _combine(est.callback,
-                                                                                  monitor))
-    if monitor is not None and monitor.separating_params is not None:
-        stopped = result
-        objective = _objective(est, design, K, codes, None, sw, penalty="l2", C=SEPARATION_C,
-                               l1_ratio=None)
-        result = solve(objective, "newton", monitor.separating_params, tol=SEPARATION_TOL,
-                       max_iter=max(int(est.max_iter), SEPARATION_MAX_ITER),
-                       callback=est.callback, verbose=est.verbose)
-        reason = (f"the training data are perfectly separable: refitted with penalty='l2', "
-                  f"C={SEPARATION_C:g} ({result.reason})")
-        info = dict(result.info, separable=True, separation_C=SEPARATION_C,
-                    separated_at_iteration=stopped.n_iter, separation_solver=stopped.solver)
-        result = dataclasses.replace(result, n_iter=stopped.n_iter + result.n_iter,
-                                     reason=reason, info=info)
-
-    W, b = objective.unpack(np.asarray(result.params))
-    est.classes_ = classes
-    est.coef_ = design.put(W)
-    est.intercept_ = design.put(b if b is not None else np.zeros(objective.n_logits))
-    # Every fitted array in X's namespace, as scikit-learn's array-API checks require.
-    est.n_iter_ = xp.asarray([result.n_iter], dtype=xp.int32, device=design.device)
-    est.n_features_in_ = design.shape[1]
-    if hasattr(est, "feature_names_in_"):
-        del est.feature_names_in_
-    est.fit_report_ = result
+    with fitted_on_host(est, design):
+        result = est._solve(objective, est._warm_params(objective, host_classes),
+                            _combine(est.callback, monitor))
+        if monitor is not None and monitor.separating_params is not None:
+            objective, result = est._fit_separable(design, classes, codes, sw, monitor, result)
+        est._store(objective, host_classes, result.params, result)
+    _forget_feature_names(est)
     est._sgd_state = None
     _warn(est, objective, result)
     return est
 
 
-def _encode(xp, y):
+def partial_fit_on_device(est, X, y, classes, sample_weight):
+    """One SGD pass over the device batch ``(X, y)`` (``BaseCrossEntropyClassifier.partial_fit``
+    on X's device: the batches are taken there, only their gradients reach the host)."""
+    from softlogit.backends.xp.transfer import is_device_array, to_host
+
+    est._check_partial_fit_args(y)
+    fitted = hasattr(est, "classes_")
+    previous = to_host(est.classes_) if fitted else None
+    if classes is not None and is_device_array(classes):
+        classes = to_host(classes)
+    host_classes = check_partial_fit_classes(classes, previous)
+    design, classes, codes, _, onehot, sw = prepare_on_device(
+        est, X, y, sample_weight, fitted_classes=host_classes,
+        n_features=est.n_features_in_ if fitted else None)
+    sw_sum = float(to_host(design.xp.sum(sw)))
+    with fitted_on_host(est, design):
+        est._partial_fit_batch(
+            host_classes, sw_sum, fitted,
+            lambda **args: est._objective(design, classes, codes, None, sw, **args))
+    _forget_feature_names(est)
+    return est
+
+
+def objective_for_on_device(est, X, y, sample_weight):
+    """``est.objective_for`` on device arrays: the fitted objective on X's device (its
+    ``pack``/``unpack`` take and give host NumPy arrays, as every objective's do)."""
+    check_is_fitted(est)
+    from softlogit.backends.xp.transfer import to_host
+
+    design, classes, codes, Y, _, sw = prepare_on_device(
+        est, X, y, sample_weight, fitted_classes=to_host(est.classes_),
+        n_features=est.n_features_in_)
+    return est._objective(design, classes, codes, Y, sw, **est._fitted_penalty())
+
+
+def prepare_on_device(est, X, y, sample_weight, fitted_classes=None, n_features=None):
+    """Check and encode ``(X, y, sample_weight)`` on X's device (``_prepare``'s twin).
+
+    Returns ``(design, classes, codes, Y, onehot, sw)``: hard labels give ``codes`` (int64
+    indices into the sorted ``classes``; with ``fitted_classes`` (host) given, labels outside
+    them are refused) and ``Y = None``; soft targets give ``Y`` and ``codes = None``. ``onehot``
+    is ``Y`` or the one-hot rows of ``codes``; ``sw`` already includes the class weights. All but
+    ``design`` are arrays on X's device.
+    """
+    from softlogit.backends.xp.samples import _on_device, one_hot, place_weights
+    from softlogit.backends.xp.transfer import to_device, to_host
+
+    design = as_design(check_device_X(X, n_features))
+    xp, m, dtype = design.xp, design.shape[0], design.X.dtype
+    y = _on_device(design, y)
+    if y.ndim == 0 or int(y.shape[0]) != m:
+        raise ValueError(f"X has {m} rows but y has shape {tuple(y.shape)}")
+    soft = y.ndim == 2 and int(y.shape[1]) >= 2
+    if soft:
+        Y = onehot = xp.astype(y, dtype)
+        classes, codes = xp.arange(int(Y.shape[1]), device=design.device), None
+    else:
+        fitted = (None if fitted_classes is None
+                  else to_device(xp, fitted_classes, design.device))
+        classes, codes = _encode(xp, y, fitted)
+        Y, onehot = None, one_hot(xp, codes, int(classes.shape[0]), dtype)
+    sw = place_weights(design, sample_weight, m)
+    if est.class_weight is not None:
+        totals = to_host(xp.sum(onehot, axis=0))
+        w = class_weights(est.class_weight, to_host(classes), totals, soft=soft)
+        sw = sw * (onehot @ design.put(w))
+    return design, classes, codes, Y, onehot, sw
+
+
+def device_objective(est, design, classes, codes, Y, sw, **penalty):
+    """``BaseCrossEntropyClassifier._objective`` for a design with ``samples_on_device``."""
+    xp = design.xp
+    K = int(classes.shape[0])
+    binary = K == 2 and not est._always_softmax
+    targets = Y if Y is not None else (xp.astype(codes, design.X.dtype) if binary else codes)
+    return LinearObjective(design, targets, loss="binary" if binary else "multinomial",
+                           n_classes=K, fit_intercept=est.fit_intercept, sample_weight=sw,
+                           **penalty)
+
+
+@contextlib.contextmanager
+def fitted_on_host(est, design):
+    """Inside the block the fitted arrays are host NumPy (the base class's steps read and write
+    them there: k·p values); at its end, error or not, they move to X's device in X's
+    namespace (coefficients in X's dtype), as scikit-learn's array-API checks require."""
+    from softlogit.backends.xp.transfer import is_device_array, to_device, to_host
+
+    for name in FITTED_ARRAYS:
+        value = getattr(est, name, None)
+        if value is not None and is_device_array(value):
+            setattr(est, name, to_host(value))
+    try:
+        yield
+    finally:
+        for name in FITTED_ARRAYS:
+            value = getattr(est, name, None)
+            if value is None or is_device_array(value):
+                continue
+            if name in ("coef_", "intercept_"):
+                setattr(est, name, design.put(value))
+            else:
+                setattr(est, name, to_device(design.xp, value, design.device))
+
+
+def _forget_feature_names(est):
+    if hasattr(est, "feature_names_in_"):  # device arrays have no column names
+        del est.feature_names_in_
+    est.n_features_in_ = int(est.coef_.shape[1])
+
+
+def _encode(xp, y, fitted=None):
     """Sorted classes and each label's index, on the device (scikit-learn's LabelEncoder rule:
-    float labels must be whole numbers)."""
+    float labels must be whole numbers). With ``fitted`` classes (a device array), labels
+    outside them are refused, naming them."""
     from softlogit.backends.xp.samples import _count
+    from softlogit.backends.xp.transfer import to_host
 
     if y.ndim != 1:
         raise ValueError(f"y must have shape (m,) or (m, K); got shape {tuple(y.shape)}")
@@ -108,31 +187,21 @@ def _encode(xp, y):
                              "class labels; y holds non-integer values")
     elif not xp.isdtype(y.dtype, ("integral", "bool")):
         raise ValueError(f"y must hold numeric class labels; got dtype {y.dtype}")
-    classes, codes = xp.unique_inverse(y)
-    return classes, xp.astype(codes, xp.int64)
-
-
-def _objective(est, design, K, codes, Y, sw, **penalty):
-    xp = design.xp
-    binary = K == 2 and not est._always_softmax
-    targets = Y if Y is not None else (xp.astype(codes, design.X.dtype) if binary else codes)
-    return LinearObjective(design, targets, loss="binary" if binary else "multinomial",
-                           n_classes=K, fit_intercept=est.fit_intercept, sample_weight=sw,
-                           **penalty)
-
-
-def _warm_params(est, objective, classes):
-    from softlogit.backends.xp.transfer import to_host
-
-    if not est.warm_start or not hasattr(est, "coef_"):
-        return None
-    coef = to_host(est.coef_)
-    if coef.shape != (objective.n_logits, objective.n_features):
-        return None
-    if not np.array_equal(to_host(est.classes_), to_host(classes)):
-        return None
-    b = to_host(est.intercept_).astype(np.float64) if est.fit_intercept else None
-    return objective.pack(coef.astype(np.float64), b)
+    if fitted is None:
+        classes, codes = xp.unique_inverse(y)
+        return classes, xp.astype(codes, xp.int64)
+    common = xp.result_type(y.dtype, fitted.dtype)
+    y, fitted = xp.astype(y, common), xp.astype(fitted, common)
+    K = int(fitted.shape[0])
+    codes = xp.clip(xp.astype(xp.searchsorted(fitted, y), xp.int64), 0, K - 1)
+    if _count(xp, xp.take(fitted, codes, axis=0) != y):
+        labels = to_host(xp.unique_values(y))  # only on this error path: the distinct labels
+        known = to_host(fitted)
+        unseen = [v for v in labels.tolist() if v not in set(known.tolist())]
+        shown = ", ".join(repr(v) for v in unseen[:5])
+        raise ValueError(f"y contains {len(unseen)} label(s) not in classes="
+                         f"{known.tolist()!r}: {shown}")
+    return fitted, codes
 
 
 class DeviceSeparationMonitor:
@@ -164,6 +233,8 @@ class DeviceSeparationMonitor:
         return _count(xp, self.active & ~(margin > 0)) == 0
 
     def __call__(self, state) -> bool:
+        import numpy as np
+
         if self.separates(state.params):
             self.separating_params = np.array(state.params)
             return True

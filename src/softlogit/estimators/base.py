@@ -204,17 +204,17 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         soft = is_soft_target(y)
         X, y = validate_data(self, X, y, reset=fitted_classes is None, multi_output=soft,
                              y_numeric=soft, **_FIT_X_CHECKS)
-        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
         if soft:
             classes, codes, Y = np.arange(y.shape[1]), None, y
-            cw = class_weight_per_sample(self.class_weight, classes, Y=Y)
         else:
-            classes, codes = encode_labels(y, fitted_classes)
-            Y = None
-            cw = class_weight_per_sample(self.class_weight, classes, codes=codes, labels=y)
-        if cw is not None:
-            sw = sw * cw.astype(sw.dtype)
-        return X, classes, codes, Y, sw
+            (classes, codes), Y = encode_labels(y, fitted_classes), None
+        return X, classes, codes, Y, self._sample_weights(sample_weight, X, classes, codes, Y)
+
+    def _sample_weights(self, sample_weight, X, classes, codes, Y=None):
+        """The checked sample weights (X's dtype) times the class weights."""
+        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        cw = class_weight_per_sample(self.class_weight, classes, codes=codes, Y=Y)
+        return sw if cw is None else sw * cw.astype(sw.dtype)
 
     def objective_for(self, X, y, sample_weight=None):
         """The objective that the fitted coefficients minimise, on the data ``(X, y)``.
@@ -228,11 +228,13 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X, classes, codes, Y, sw = self._prepare(X, y, sample_weight,
                                                  fitted_classes=self.classes_)
+        return self._objective(X, self.classes_, codes, Y, sw, **self._fitted_penalty())
+
+    def _fitted_penalty(self) -> dict:
+        """The penalty arguments of the objective the fitted coefficients minimise."""
         if self.fit_report_.info.get("separable"):
-            penalty = {"penalty": "l2", "C": SEPARATION_C, "l1_ratio": None}
-        else:
-            penalty = penalty_args(self)
-        return self._objective(X, self.classes_, codes, Y, sw, **penalty)
+            return {"penalty": "l2", "C": SEPARATION_C, "l1_ratio": None}
+        return penalty_args(self)
 
     def _solve(self, objective, params0, callback):
         return solve(objective, self.solver, params0, tol=float(self.tol),
@@ -275,37 +277,44 @@ class BaseCrossEntropyClassifier(ClassifierMixin, BaseEstimator):
         only; ``class_weight="balanced"`` is refused (it needs the whole ``y``). Each call
         adds one to ``n_iter_``. Returns ``self``.
         """
+        self._check_partial_fit_args(y)
+        previous = getattr(self, "classes_", None)
+        classes = check_partial_fit_classes(classes, previous)
+        X, y = validate_data(self, X, y, reset=previous is None, **_FIT_X_CHECKS)
+        classes, codes = encode_labels(y, classes)
+        sw = self._sample_weights(sample_weight, X, classes, codes)
+        return self._partial_fit_batch(
+            classes, float(sw.sum(dtype=np.float64)), previous is not None,
+            lambda **args: self._objective(X, classes, codes, None, sw, **args))
+
+    def _check_partial_fit_args(self, y):
         check_params(self)
         if is_soft_target(y):
             raise ValueError("partial_fit takes class labels; fit soft targets with fit")
         if self.class_weight == "balanced":
             raise ValueError("class_weight='balanced' needs the whole y and is not supported "
                              "by partial_fit; pass a dict of class weights")
-        previous = getattr(self, "classes_", None)
-        classes = check_partial_fit_classes(classes, previous)
-        X, y = validate_data(self, X, y, reset=previous is None, **_FIT_X_CHECKS)
-        classes, codes = encode_labels(y, classes)
-        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-        cw = class_weight_per_sample(self.class_weight, classes, codes=codes, labels=y)
-        if cw is not None:
-            sw = sw * cw.astype(sw.dtype)
 
+    def _partial_fit_batch(self, classes, sw_sum, fitted, make_objective):
+        """The SGD pass of :meth:`partial_fit` on a batch of total weight ``sw_sum``, checked
+        and encoded by the caller; ``make_objective(**penalty)`` builds the batch objective
+        (wherever the batch lives), ``fitted`` tells whether earlier calls were made."""
         info = getattr(getattr(self, "fit_report_", None), "info", None) or {}
-        seen_before = info.get("n_seen", 0.0) if previous is not None else 0.0
-        n_seen = seen_before + float(sw.sum(dtype=np.float64))
+        seen_before = info.get("n_seen", 0.0) if fitted else 0.0
+        n_seen = seen_before + sw_sum
         args = penalty_args(self)
         # C_batch · Σs_batch = C · n_seen gives the batch objective λ₂ = (1−ρ)/(C · n_seen).
-        args["C"] = args["C"] * n_seen / float(sw.sum(dtype=np.float64))
-        objective = self._objective(X, classes, codes, None, sw, **args)
+        args["C"] = args["C"] * n_seen / sw_sum
+        objective = make_objective(**args)
         params = (self._warm_params(objective, classes, always=True)
-                  if previous is not None else objective.zeros())
+                  if fitted else objective.zeros())
         state = getattr(self, "_sgd_state", None)
         f0, g0 = objective.objective_value(params), _grad_norm(objective, params)
         params, state = sgd_partial_fit(objective, params, state,
                                         random_state=self.random_state)
         self._sgd_state = state  # optimiser moments: a rebuilt estimator restarts them
         f1, g1 = objective.objective_value(params), _grad_norm(objective, params)
-        calls = (int(self.n_iter_[0]) if previous is not None else 0) + 1
+        calls = (int(self.n_iter_[0]) if fitted else 0) + 1
         result = SolverResult(
             params=np.asarray(params), n_iter=1, converged=False,
             reason="one partial_fit pass of SGD over a batch (no convergence test)",

@@ -95,33 +95,54 @@ def check_partial_fit_classes(classes, previous):
     return previous
 
 
+def class_weights(class_weight, classes, totals, soft=False):
+    """One weight per class (K,), or None: what ``class_weight`` gives each class.
+
+    ``totals`` (K,) are the class totals: the label counts (hard targets) or the soft totals
+    ``Σᵢ Yᵢₖ``. ``"balanced"`` gives class k the weight ``m / (K · mₖ)`` with ``m = Σₖ mₖ``
+    (scikit-learn's :func:`~sklearn.utils.class_weight.compute_class_weight` when every class
+    has samples); a dict maps labels (hard; scikit-learn's rules) or indices ``0..K−1`` (soft)
+    to weights, 1 for the classes it leaves out. Only K-sized arrays: the NumPy, the device
+    (:mod:`softlogit.estimators.array_api_fit`) and the Dask fits all count their totals where
+    the data live and call this.
+    """
+    if class_weight is None:
+        return None
+    K = len(classes)
+    totals = np.asarray(totals, dtype=np.float64)
+    if class_weight == "balanced":
+        if not soft and np.any(totals == 0):
+            absent = np.asarray(classes)[totals == 0].tolist()
+            raise ValueError(f"class_weight='balanced' needs samples of every class; "
+                             f"{absent!r} have none in y")
+        with np.errstate(divide="ignore"):
+            return np.where(totals > 0, totals.sum() / (K * totals), 0.0)
+    if not soft:
+        return compute_class_weight(class_weight, classes=np.asarray(classes),
+                                    y=np.asarray(classes))
+    unknown = set(class_weight) - set(range(K))
+    if unknown:
+        raise ValueError(
+            f"class_weight keys {sorted(unknown)!r} are not classes 0..{K - 1} of the soft "
+            "targets"
+        )
+    return np.array([float(class_weight.get(k, 1.0)) for k in range(K)])
+
+
 def class_weight_per_sample(class_weight, classes, codes=None, Y=None, labels=None):
     """Per-sample weights implied by ``class_weight`` (None, ``"balanced"`` or a dict).
 
-    Hard targets pass ``codes`` (indices into ``classes``) and the raw ``labels``; the weights
-    are scikit-learn's :func:`~sklearn.utils.class_weight.compute_class_weight`, so
-    ``"balanced"`` gives class k the weight ``m / (K · m_k)``. Soft targets pass ``Y``: a sample
-    gets ``Σ_k Y_ik w_k``, with ``"balanced"`` using the soft class totals ``Σ_i Y_ik``.
+    Hard targets pass ``codes`` (indices into ``classes``): sample i gets the weight of its
+    class; soft targets pass ``Y``: a sample gets ``Σ_k Y_ik w_k``. The class weights are
+    :func:`class_weights` (``labels`` is accepted for the callers that pass it; unused).
     """
     if class_weight is None:
         return None
     if Y is None:
-        weights = compute_class_weight(class_weight, classes=classes, y=labels)
-        return weights[codes]
-    K = Y.shape[1]
-    if class_weight == "balanced":
-        totals = Y.sum(axis=0, dtype=np.float64)
-        with np.errstate(divide="ignore"):
-            weights = np.where(totals > 0, Y.shape[0] / (K * totals), 0.0)
-    else:
-        unknown = set(class_weight) - set(range(K))
-        if unknown:
-            raise ValueError(
-                f"class_weight keys {sorted(unknown)!r} are not classes 0..{K - 1} of the soft "
-                "targets"
-            )
-        weights = np.array([float(class_weight.get(k, 1.0)) for k in range(K)])
-    return Y @ weights
+        totals = np.bincount(codes, minlength=len(classes))
+        return class_weights(class_weight, classes, totals)[codes]
+    totals = Y.sum(axis=0, dtype=np.float64)
+    return Y @ class_weights(class_weight, classes, totals, soft=True)
 
 
 def check_two_weighted_classes(classes, sample_weight, codes=None, Y=None):

@@ -5,7 +5,7 @@ from softlogit.estimators.base import PARAMETERS_DOC, BaseCrossEntropyClassifier
 from softlogit.inference.mixin import InferenceMixin
 
 
-class LogisticRegression(InferenceMixin, ArrayAPIDispatchMixin, BaseCrossEntropyClassifier):
+class LogisticRegression(ArrayAPIDispatchMixin, InferenceMixin, BaseCrossEntropyClassifier):
     _always_softmax = False
 
 

@@ -5,7 +5,7 @@ from softlogit.estimators.base import PARAMETERS_DOC, BaseCrossEntropyClassifier
 from softlogit.inference.mixin import InferenceMixin
 
 
-class SoftmaxRegression(InferenceMixin, ArrayAPIDispatchMixin, BaseCrossEntropyClassifier):
+class SoftmaxRegression(ArrayAPIDispatchMixin, InferenceMixin, BaseCrossEntropyClassifier):
     _always_softmax = True
 
 

@@ -1,6 +1,7 @@
 """What the estimators gain from :mod:`softlogit.inference`: ``inference()`` and Firth's fit.
 
-One mixin, listed first in each estimator's bases, so the estimator classes stay one line.
+One mixin, listed in each estimator's bases before the base class (after the array-API
+dispatch, which routes device input first), so the estimator classes stay one line.
 """
 
 from __future__ import annotations

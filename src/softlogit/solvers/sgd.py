@@ -157,10 +157,10 @@ def sgd_partial_fit(objective, params, state=None, *, learning_rate="adam", eta0
 
 def _batch_gradient(objective, rows, theta):
     """Gradient of the weighted mean loss over ``rows`` (no penalty), float64."""
-    batch = LinearObjective(objective.design.take(rows), objective.y[rows],
-                            loss=objective.loss_fn.name, n_classes=objective.n_classes,
-                            fit_intercept=objective.fit_intercept,
-                            sample_weight=objective.sample_weight[rows], penalty=None)
+    design, y, s = objective.design.take_samples(rows, objective.y, objective.sample_weight)
+    batch = LinearObjective(design, y, loss=objective.loss_fn.name,
+                            n_classes=objective.n_classes, fit_intercept=objective.fit_intercept,
+                            sample_weight=s, penalty=None)
     return np.asarray(batch.gradient(theta), dtype=np.float64)
 
 

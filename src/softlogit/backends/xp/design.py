@@ -110,9 +110,16 @@ class ArrayAPIDesign(Design):
         return G, c, xp.sum(d)
 
     def take(self, rows):
+        """The design of the host-chosen ``rows`` (only the r indices cross to the device)."""
+        return self.take_samples(rows)[0]
+
+    def take_samples(self, rows, *per_sample):
+        """The rows of X and of each device array in ``per_sample`` (targets, weights), taken
+        on the device with one transfer of the indices."""
         idx = to_device(self.xp, np.asarray(rows, dtype=np.int64), self.device)
         Xr = self.xp.take(self.X, idx, axis=0)
-        return self._taken(type(self)(Xr), int(Xr.shape[0]))
+        taken = self._taken(type(self)(Xr), int(Xr.shape[0]))
+        return (taken, *(self.xp.take(a, idx, axis=0) for a in per_sample))
 
     def column_scale(self):
         """Column means and standard deviations (p,) each, on the host."""
