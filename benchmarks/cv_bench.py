@@ -11,7 +11,8 @@ noted, tighter. skglm has no CV estimator and no multinomial L1: its
 fold (binary L1 only). Compile time (the first call in a process; Numba in softlogit and skglm)
 is measured on a tiny problem and reported apart.
 
-    python benchmarks/cv_bench.py [--repeats 3] [--only NAME ...] [--quick] [--screening]
+    python benchmarks/cv_bench.py [--repeats 3] [--only NAME ...] [--tools TEXT ...]
+        [--sklearn-tol TOL ...] [--quick] [--screening]
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def compile_times():
     return out
 
 
-def run(name, repeats, quick):
+def run(name, repeats, quick, tools=None, sklearn_tols=()):
     spec = PROBLEMS[name]
     X, y = spec["make"]()
     if quick:
@@ -195,6 +196,8 @@ def run(name, repeats, quick):
     rows = []
 
     def record(tool, fn):
+        if tools and not any(t in tool for t in tools):
+            return
         seconds, (scores, C) = timed(fn, repeats)
         err = float(np.max(np.abs(scores - ref)))
         rows.append((tool, seconds, err, C, C == ref_best))
@@ -213,6 +216,9 @@ def run(name, repeats, quick):
     solver = "lbfgs" if rho == 0 else "saga"
     record(f"scikit-learn LogisticRegressionCV({solver})",
            lambda: sklearn_cv(X, y, Cs, folds, rho))
+    for tol in sklearn_tols:  # scikit-learn tightened towards softlogit's accuracy
+        record(f"scikit-learn LogisticRegressionCV({solver}, tol={tol:g}, max_iter=1000)",
+               lambda t=tol: sklearn_cv(X, y, Cs, folds, rho, tol=t, max_iter=1000))
     if rho == 1.0 and len(np.unique(y)) == 2:
         record("skglm SparseLogisticRegression path", lambda: skglm_cv(X, y, Cs, folds, rho))
     return rows
@@ -243,6 +249,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=None, choices=sorted(PROBLEMS))
     parser.add_argument("--quick", action="store_true", help="a quarter of the rows")
+    parser.add_argument("--tools", nargs="*", default=None,
+                        help="only the tools whose row name contains one of these strings")
+    parser.add_argument("--sklearn-tol", nargs="*", type=float, default=[],
+                        help="extra scikit-learn rows at these tol (max_iter=1000)")
     parser.add_argument("--screening", action="store_true",
                         help="only compare the screening rules along one path")
     args = parser.parse_args(argv)
@@ -252,7 +262,7 @@ def main(argv=None):
     print("compile / first-call time:", {k: round(v, 2) for k, v in compile_times().items()},
           flush=True)
     for name in args.only or PROBLEMS:
-        run(name, args.repeats, args.quick)
+        run(name, args.repeats, args.quick, args.tools, args.sklearn_tol)
     return 0
 
 

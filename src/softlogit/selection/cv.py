@@ -35,6 +35,7 @@ from softlogit.selection.grid import (
 )
 from softlogit.selection.path import fit_path, warn_unconverged
 from softlogit.selection.screening import STRATEGIES
+from softlogit.selection.scoring import NAME as NEG_LOG_LOSS
 from softlogit.selection.targets import encode_targets
 
 RULES = ("best", "1se")
@@ -145,7 +146,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         self.classes_ = targets.classes
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
         Cs = self._grid(X, targets, l1_ratios)
-        scorer = get_scorer(self.scoring)
+        # the default scoring by one product per fold (:mod:`.scoring`), others by their scorer
+        scorer = NEG_LOG_LOSS if self.scoring == NEG_LOG_LOSS else get_scorer(self.scoring)
         options = self._path_options()
         make = self._scoring_estimator(X)
         tasks = [_Task(X, targets, train, test, Cs, rho, scorer, make, self.fit_intercept,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from softlogit.selection import scoring
 from softlogit.selection.path import fit_path
 
 
@@ -33,18 +34,19 @@ class FoldResult:
 
 def run_fold(X, targets, train, test, Cs, l1_ratio, scorer, scoring_estimator, *, fit_intercept,
              path_options) -> FoldResult:
-    """Fit the path on ``train`` rows and score every C on ``test`` rows."""
+    """Fit the path on ``train`` rows and score every C on ``test`` rows (``scorer``: a
+    scikit-learn scorer, or the name ``"neg_log_loss"`` for :mod:`.scoring`'s fast path)."""
     problem = targets.problem(X, train, fit_intercept=fit_intercept)
     path = fit_path(problem, Cs, l1_ratio, **path_options)
     X_test, y_test = X[test], targets.classes[targets.codes[test]]
     weight = None if targets.sample_weight is None else targets.sample_weight[test]
-    scores = np.empty(len(path.Cs))
-    for i in range(len(path.Cs)):
-        estimator = scoring_estimator(path.coefs[i], path.intercepts[i])
-        if weight is None:
-            scores[i] = scorer(estimator, X_test, y_test)
-        else:
-            scores[i] = scorer(estimator, X_test, y_test, sample_weight=weight)
+    if isinstance(scorer, str) and scorer == scoring.NAME:  # every C in one product
+        scores = scoring.neg_log_loss_path(X_test, targets.codes[test], path.coefs,
+                                           path.intercepts, weight)
+    else:
+        extra = {} if weight is None else {"sample_weight": weight}
+        scores = np.array([scorer(scoring_estimator(path.coefs[i], path.intercepts[i]),
+                                  X_test, y_test, **extra) for i in range(len(path.Cs))])
     params = path.coefs if not fit_intercept else np.concatenate(
         [path.coefs, path.intercepts[:, :, None]], axis=2)
     return FoldResult(scores, params, path.n_iter, path.n_active, path.converged)

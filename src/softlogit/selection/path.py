@@ -22,6 +22,8 @@ from softlogit.selection import screening as scr
 from softlogit.selection.grid import (
     c_grid, c_zero, check_Cs, default_min_ratio, max_gradient, null_params,
 )
+from softlogit.selection.implicit_newton import implicit_newton_cd
+from softlogit.selection.ridge_newton import ridge_newton
 from softlogit.solvers import optimality_gradient, solve
 from softlogit.solvers.result import grad_norm
 
@@ -30,6 +32,10 @@ from softlogit.solvers.result import grad_norm
 #: steps inexact and each extra outer iteration paid a new Hessian (measured, 6400 × 200,
 #: correlation 0.5: 224 Hessians were 86 % of the path's time).
 CD_SWEEPS = 5000
+#: The path's own solver for sparse binary L1 / elastic net (:mod:`.implicit_newton`).
+IMPLICIT = "implicit-newton-cd"
+#: The path's own solver for dense binary L2 (:mod:`.ridge_newton`: the Hessian carried on).
+RIDGE = "ridge-newton"
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,7 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
     theta, lam_old = null, gmax
     solver_passes = 0.0
     strategy = screening if rho > 0 else None
+    carried = None  # ridge_newton's loss Hessian at the last answer (L2: all columns)
     for C in Cs:
         pen = problem.penalty(penalty, float(C), rho if penalty == "elasticnet" else None)
         full = problem.full_objective(pen)
@@ -122,10 +129,18 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
             if len(columns):
                 sub = problem.objective(columns, pen)
                 name = _solver_name(solver, sub)
-                extra = {"max_sweeps": CD_SWEEPS} if name == "newton-cd" else {}
-                result = solve(sub, name, problem.restrict(theta, columns), tol=tol,
-                               max_iter=max_iter, reference_norm=reference, verbose=verbose,
-                               **extra)
+                start = problem.restrict(theta, columns)
+                if name == RIDGE:
+                    result, carried = ridge_newton(sub, start, tol=tol, max_iter=max_iter,
+                                                   reference_norm=reference,
+                                                   loss_hessian=carried)
+                elif name == IMPLICIT:
+                    result = implicit_newton_cd(sub, sub.path_csc, start, tol=tol,
+                                                max_iter=max_iter, reference_norm=reference)
+                else:
+                    extra = {"max_sweeps": CD_SWEEPS} if name == "newton-cd" else {}
+                    result = solve(sub, name, start, tol=tol, max_iter=max_iter,
+                                   reference_norm=reference, verbose=verbose, **extra)
                 theta = problem.expand(result.params, columns)
                 n_iter += result.n_iter
                 solver_passes += result.info.get("passes", 0.0)
@@ -170,17 +185,29 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
 
 
 def _solver_name(solver, objective) -> str:
-    """``"auto"`` on a screened L1/elastic-net problem is ``"newton-cd"`` while its Hessian stays
-    small (:data:`~softlogit.solvers.auto.NEWTON_CD_MAX_PARAMS` parameters), else the solvers'
-    own ``"auto"``.
+    """``"auto"`` on a screened L1/elastic-net problem is: for sparse binary X, proximal Newton
+    with the implicit Hessian (:mod:`.implicit_newton`: no ``|S|²`` Hessian, so no size limit);
+    otherwise ``"newton-cd"`` while its Hessian stays small
+    (:data:`~softlogit.solvers.auto.NEWTON_CD_MAX_PARAMS` parameters), else the solvers' own
+    ``"auto"``. A pure L2 path on dense binary X of that size runs :mod:`.ridge_newton`
+    (Newton with the Hessian carried from one C to the next); other L2 paths the solvers'
+    ``"auto"``.
 
     The solvers' ``"auto"`` weighs the Hessian's cost against FISTA's for a cold start; along a
     path each solve starts next to its answer and proximal Newton needs a few iterations where
     FISTA needs hundreds (measured: 8000 × 200, 10 Cs — FISTA hit max_iter=100 at 4 of the Cs,
     proximal Newton converged in ≤ 10 iterations at each).
     """
-    if solver != "auto" or not objective.penalty.l1:
+    if solver != "auto":
         return solver
+    if not objective.penalty.l1:
+        from softlogit.solvers.auto import NEWTON_CD_MAX_PARAMS
+
+        dense = getattr(objective, "path_csc", None) is None
+        small = objective.n_params <= NEWTON_CD_MAX_PARAMS
+        return RIDGE if dense and small and objective.n_logits == 1 else solver
+    if getattr(objective, "path_csc", None) is not None and objective.n_logits == 1:
+        return IMPLICIT
     from softlogit.solvers.auto import NEWTON_CD_MAX_PARAMS
 
     return "newton-cd" if objective.n_params <= NEWTON_CD_MAX_PARAMS else "auto"

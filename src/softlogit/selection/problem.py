@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from softlogit.objective import LinearObjective
 from softlogit.objective.penalty import make_penalty
+from softlogit.selection.hessian import ModelHessianObjective
 
 
 class PathProblem:
@@ -36,7 +37,9 @@ class PathProblem:
     """
 
     def __init__(self, X, targets, *, loss, n_classes, fit_intercept=True, sample_weight=None):
-        self.full = LinearObjective(X, targets, loss=loss, n_classes=n_classes,
+        # dense X: the solves' model Hessian by float32 BLAS syrk (:mod:`.hessian`)
+        self._objective_class = LinearObjective if sp.issparse(X) else ModelHessianObjective
+        self.full = self._objective_class(X, targets, loss=loss, n_classes=n_classes,
                                     fit_intercept=fit_intercept, sample_weight=sample_weight,
                                     penalty=None)
         self._X_cols = X.tocsc() if sp.issparse(X) else X
@@ -60,6 +63,7 @@ class PathProblem:
         """The objective on all columns with the given :class:`Penalty` (X is shared)."""
         objective = copy.copy(self.full)  # shallow: the design and targets are shared
         objective.penalty = penalty
+        objective.path_csc = self._X_cols if sp.issparse(self._X_cols) else None
         return objective
 
     def objective(self, columns, penalty):
@@ -67,14 +71,13 @@ class PathProblem:
         if columns is None or len(columns) == self.n_features:
             return self.full_objective(penalty)
         X = self._X_cols[:, columns]
-        if sp.issparse(X):
-            X = X.tocsr()
-        else:
-            X = np.ascontiguousarray(X)
-        objective = LinearObjective(X, self.targets, loss=self.loss, n_classes=self.n_classes,
+        csc = X if sp.issparse(X) else None
+        X = X.tocsr() if csc is not None else np.ascontiguousarray(X)
+        objective = self._objective_class(X, self.targets, loss=self.loss, n_classes=self.n_classes,
                                     fit_intercept=self.fit_intercept,
                                     sample_weight=self.sample_weight, penalty=None)
         objective.penalty = penalty
+        objective.path_csc = csc  # the same columns, column-compressed (:mod:`.implicit_newton`)
         return objective
 
     # --- flat layouts ------------------------------------------------------------------------

@@ -230,7 +230,8 @@ def _proximal_gradient_step(evaluate, objective, theta, F, g, lam, mask, H):
     return None
 
 
-@numba.njit(cache=True)
+# nogil: the sweeps touch only their own arrays, so a path's folds run in parallel threads
+@numba.njit(cache=True, nogil=True)
 def _cd_sweeps(H, g, theta, lam, mask, d, Hd, max_sweeps, tol):  # pragma: no cover - compiled
     """Cyclic coordinate descent on ``gᵀd + ½dᵀHd + λ Σ_mask |θ + d|``; updates d, Hd in place.
 

@@ -1,0 +1,94 @@
+"""The proximal-Newton model Hessian of a path's screened solves, formed by BLAS ``syrk``.
+
+Along an L1 path almost all the time went into forming ``H = X̃ᵀ diag(d) X̃`` on the screened
+columns (measured, 8000 × 200, 10 Cs, 5 folds: 12 of 20 s in the row kernel of
+:func:`softlogit.kernels.products.gram`). The Hessian here only builds the *model* that the
+coordinate descent minimises: the gradient, the line search and the stopping rule use the exact
+float64 objective, so a model Hessian rounded to float32 changes where the solver stops by
+nothing but the extra outer iteration it may cost (the answer still meets the same
+``‖g_opt‖ ≤ tol·‖g_opt(0)‖``). Single precision halves the bytes and doubles the SIMD width of
+the rank update; together with BLAS's blocked ``syrk`` (one thread: the path's folds are the
+parallel unit) it forms the 6400 × 201 Hessian in ~15 ms against ~80 ms for the row kernel on
+two threads (same shared machine).
+
+Formula (binary; for the softmax each block ``(k, l)`` with ``w_kl = oₖ(δₖₗ − oₗ)``):
+
+.. math::  H = \\frac{1}{Σs} Ãᵀ Ã + λ_2 \\mathrm{diag}(\\text{mask}), \\quad
+           Ã = \\sqrt{s ⊙ h(1−h)} ⊙ [X | 1]
+
+(row-scaled; blocks whose weights can be negative use ``X̃ᵀ (w ⊙ X̃)`` by ``gemm``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import blas
+
+from softlogit.objective import LinearObjective
+
+#: Features beyond this magnitude would overflow a float32 Hessian (``x² · m``): such columns
+#: keep the float64 Hessian of :class:`LinearObjective`.
+FLOAT32_SAFE_MAX = 1e15
+
+
+class ModelHessianObjective(LinearObjective):
+    """A dense :class:`LinearObjective` whose :meth:`hessian` is the float32 BLAS model Hessian.
+
+    Everything else (loss, gradient, Hessian products) is the parent's, in X's dtype.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._tilde_box = [None]  # shared by shallow copies (the path's objective per C)
+
+    def hessian(self, params) -> np.ndarray:
+        Xt = self._float32_design()
+        if Xt is None:
+            return super().hessian(params)
+        factors = self._hessian_factors(params)
+        s = np.asarray(self.sample_weight, dtype=np.float64) / self.sw_sum
+        k_out, q = self.n_logits, Xt.shape[1]
+        H = np.empty((k_out * q, k_out * q))
+        for k in range(k_out):
+            for l in range(k, k_out):
+                w = np.asarray(self.loss_fn.hessian_block_weights(factors, k, l),
+                               dtype=np.float64) * s
+                self.design.count_pass()
+                block = weighted_gram(Xt, w)
+                H[k * q:(k + 1) * q, l * q:(l + 1) * q] = block
+                if l != k:
+                    H[l * q:(l + 1) * q, k * q:(k + 1) * q] = block.T
+        if self.penalty.l2:
+            H[np.diag_indices_from(H)] += self.penalty.l2 * self.penalized_mask
+        return H.astype(self.dtype, copy=False)
+
+    def _float32_design(self):
+        """``X̃ = [X | 1]`` as a float32 Fortran array, made once; None where X is sparse, not
+        an in-memory array, or too large in magnitude for float32."""
+        box = self._tilde_box
+        if box[0] is None:
+            X = getattr(self.design, "X", None)
+            box[0] = False
+            if isinstance(X, np.ndarray) and X.ndim == 2:
+                m, p = X.shape
+                Xt = np.empty((m, p + self.fit_intercept), dtype=np.float32, order="F")
+                Xt[:, :p] = X
+                if self.fit_intercept:
+                    Xt[:, p] = 1.0
+                if not Xt.size or max(Xt.max(), -Xt.min()) <= FLOAT32_SAFE_MAX:
+                    box[0] = Xt
+        return box[0] if box[0] is not False else None
+
+
+def weighted_gram(Xt: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``X̃ᵀ diag(w) X̃`` (q, q) in float64 from a float32 Fortran ``X̃`` (m, q).
+
+    ``w ≥ 0``: ``ÃᵀÃ`` with ``Ã = √w ⊙ X̃`` by BLAS ``ssyrk`` (upper triangle, mirrored);
+    otherwise ``X̃ᵀ(w ⊙ X̃)`` by ``sgemm``.
+    """
+    if np.all(w >= 0):
+        A = np.sqrt(w).astype(np.float32)[:, None] * Xt  # Fortran order kept
+        U = blas.ssyrk(1.0, A, trans=1, lower=0).astype(np.float64)
+        return np.triu(U) + np.triu(U, 1).T
+    B = w.astype(np.float32)[:, None] * Xt
+    return blas.sgemm(1.0, Xt, B, trans_a=1).astype(np.float64)

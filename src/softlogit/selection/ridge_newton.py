@@ -1,0 +1,100 @@
+"""Newton's method along an L2 path (binary model): formed Hessian, Cholesky steps, and the
+Hessian carried from one C to the next.
+
+Along an L2 path only the ridge ``λ₂`` changes from one fit to the next, and each fit starts at
+the previous answer θ, so the loss part of the Hessian at the start is the one the previous fit
+last formed, ``∇²f(θ)`` — only ``λ₂ I`` is new. The first Newton step at each C therefore costs
+a gradient and a Cholesky factorisation, no pass for a Hessian. Steps:
+
+.. math::  (∇²f(θ) + λ_2 \\mathrm{diag}(\\text{mask}))\\, d = −∇J(θ), \\qquad θ ← θ + t d
+
+with Armijo backtracking on ``J`` (``t`` halved until ``J(θ+td) ≤ J(θ) + c t ∇Jᵀd``); the
+Hessian is formed again only when a step fell short (a cut step, or ``‖∇J‖`` shrunk by less
+than :data:`REUSE_RATIO`). The
+Hessian is the objective's own (for dense X the float32 BLAS model of :mod:`.hessian`); the
+stop is the shared ``‖∇J‖ ≤ tol·‖∇J(0)‖`` on the exact float64 gradient. Before this, the
+path's L2 fits ran L-BFGS: 21 gradient passes a C (measured, 8000 × 200, 10 Cs, 5 folds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+from softlogit.solvers.iteration import Tracker
+from softlogit.solvers.result import grad_norm
+
+ARMIJO_C = 1e-4
+MAX_HALVINGS = 40
+#: A Hessian is kept for the next step while a full step cut ``‖∇J‖`` at least this much (a
+#: gradient costs a pass, a Hessian ~5 passes here): the chord method, linear but cheap.
+REUSE_RATIO = 0.05
+
+
+def ridge_newton(objective, params0, *, tol, max_iter, reference_norm=None, loss_hessian=None):
+    """Minimise the smooth (loss + L2) binary objective by Newton from ``params0``.
+
+    ``loss_hessian``: ``∇²f`` without the ridge at ``params0`` (or near it), reused for the
+    first step. Returns ``(SolverResult, loss Hessian last formed)``.
+    """
+    if objective.n_logits != 1:
+        raise ValueError("ridge_newton fits the binary (one-logit) model only")
+    ridge = float(objective.penalty.l2) * objective.penalized_mask.astype(np.float64)
+    theta = np.array(params0, dtype=np.float64).ravel()
+    track = Tracker(objective, "ridge-newton", tol=tol, max_iter=max_iter,
+                    reference_norm=reference_norm)
+    track.info["hessians"] = 0
+
+    def evaluate(x):
+        value, grad = objective.loss_gradient(x)
+        grad = np.asarray(grad, dtype=np.float64)
+        return float(value), grad, grad_norm(grad)
+
+    F, g, opt = evaluate(theta)
+    reason = track.record(theta, F, opt)
+    H_loss = formed = loss_hessian
+    fresh = False  # whether H_loss was formed at the current θ
+    noise = 64 * np.finfo(np.float64).eps
+    while reason is None:
+        if H_loss is None:
+            H_loss = np.asarray(objective.hessian(theta), dtype=np.float64)
+            H_loss[np.diag_indices_from(H_loss)] -= ridge
+            formed, fresh = H_loss, True
+            track.info["hessians"] += 1
+        d = _newton_direction(H_loss, ridge, g)
+        slope = float(g @ d)
+        step, t = None, 1.0
+        for _ in range(MAX_HALVINGS if slope < 0 else 0):
+            trial = theta + t * d
+            F_t, g_t, opt_t = evaluate(trial)
+            if np.isfinite(F_t) and (F_t <= F + ARMIJO_C * t * slope
+                                     or (abs(F_t - F) <= noise * abs(F) and opt_t < opt)):
+                step = trial, F_t, g_t, opt_t  # (or flat to rounding with a smaller gradient)
+                break
+            t *= 0.5
+        if step is None:
+            if not fresh:  # a Hessian from an earlier point: form it here and retry
+                H_loss = None
+                continue
+            track.n_iter += 1
+            reason = "line search failed: the Newton direction gives no decrease"
+            break
+        track.n_iter += 1
+        if not (t == 1.0 and step[3] <= REUSE_RATIO * opt):
+            H_loss = None  # slow progress: form the Hessian at the new point
+        theta, F, g, opt = step
+        fresh = False
+        reason = track.record(theta, F, opt)
+    result = track.result(theta.astype(objective.dtype, copy=False), reason)
+    return result, formed
+
+
+def _newton_direction(H_loss, ridge, g):
+    """``−(H_loss + diag(ridge))⁻¹ g`` by Cholesky; least squares if not positive definite."""
+    A = H_loss.copy()
+    A[np.diag_indices_from(A)] += ridge
+    try:
+        return -cho_solve(cho_factor(A, lower=False, check_finite=False), g,
+                          check_finite=False)
+    except LinAlgError:
+        return -np.linalg.lstsq(A, g, rcond=None)[0]

@@ -1,0 +1,100 @@
+"""The path's own fast parts against independent computations: the float32 BLAS model Hessian
+against the objective's float64 Hessian, the implicit-Hessian proximal Newton on CSR against
+single dense fits, and the one-product neg_log_loss against scikit-learn's scorer."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.metrics import get_scorer
+
+import softlogit
+from softlogit import LogisticRegression
+from softlogit.objective import LinearObjective
+from softlogit.selection import path as path_module
+from softlogit.selection.hessian import ModelHessianObjective, weighted_gram
+from softlogit.selection.scoring import neg_log_loss_path
+from softlogit.selection.targets import encode_targets
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_model_hessian_equals_float64_hessian_to_single_precision(n_classes):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 7)) + 3.0
+    y = rng.integers(0, n_classes, size=400)
+    loss = "binary" if n_classes == 2 else "multinomial"
+    kw = dict(loss=loss, n_classes=n_classes, penalty="l2", C=0.5,
+              sample_weight=rng.random(400) + 0.5)
+    exact, model = LinearObjective(X, y, **kw), ModelHessianObjective(X, y, **kw)
+    theta = 0.3 * rng.normal(size=exact.n_params)
+    H, H32 = exact.hessian(theta), model.hessian(theta)
+    assert np.allclose(H32, H32.T)
+    assert np.max(np.abs(H32 - H)) <= 1e-5 * np.max(np.abs(H))
+    # weights of either sign (softmax off-diagonal blocks) go through gemm
+    w = rng.normal(size=400)
+    Xt = np.asfortranarray(np.column_stack([X, np.ones(400)]), dtype=np.float32)
+    Xd = np.column_stack([X, np.ones(400)])
+    assert np.allclose(weighted_gram(Xt, w), Xd.T @ (w[:, None] * Xd), rtol=0, atol=1e-3)
+
+
+def test_model_hessian_keeps_float64_for_features_float32_cannot_hold():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 3)) * 1e20
+    y = (rng.random(50) > 0.5).astype(float)
+    exact, model = LinearObjective(X, y), ModelHessianObjective(X, y)
+    theta = np.zeros(exact.n_params)
+    assert np.array_equal(model.hessian(theta), exact.hessian(theta))
+
+
+def _uncentred_csr(m, p, seed):
+    """Count-like CSR columns whose means are large against their spread."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(m, p, density=0.3, random_state=seed, format="csr")
+    X.data = 5.0 + rng.integers(0, 3, size=X.nnz)
+    w = np.zeros(p)
+    w[:4] = [1.0, -1.0, 0.7, -0.5]
+    z = X @ w
+    y = (rng.random(m) < 1 / (1 + np.exp(-(z - np.median(z))))).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("penalty, l1_ratio, fit_intercept",
+                         [("l1", None, True), ("elasticnet", 0.5, True), ("l1", None, False)])
+def test_implicit_newton_path_on_csr_equals_single_dense_fits(penalty, l1_ratio, fit_intercept):
+    """Sparse binary paths run the implicit-Hessian solver; each C's objective is within 1e-9
+    of a cold dense newton-cd fit at tol 1e-10."""
+    X, y = _uncentred_csr(250, 30, 0)
+    targets = encode_targets(X, y)
+    problem = targets.problem(X, fit_intercept=fit_intercept)
+    pen = problem.penalty(penalty, 1.0, l1_ratio)
+    assert path_module._solver_name("auto", problem.objective(np.arange(5), pen)) == \
+        path_module.IMPLICIT
+    path = softlogit.regularization_path(X, y, Cs=5, penalty=penalty, l1_ratio=l1_ratio,
+                                         fit_intercept=fit_intercept, tol=1e-10, max_iter=200)
+    assert path.converged.all()
+    Xd = X.toarray()
+    for i, C in enumerate(path.Cs):
+        est = LogisticRegression(penalty=penalty, C=C, l1_ratio=l1_ratio, solver="newton-cd",
+                                 fit_intercept=fit_intercept, tol=1e-10, max_iter=500).fit(Xd, y)
+        obj = est.objective_for(Xd, y)
+        single = obj.objective_value(obj.pack(est.coef_, est.intercept_))
+        along = obj.objective_value(obj.pack(path.coefs[i], path.intercepts[i]))
+        assert abs(along - single) <= 1e-9, (C, along - single)
+
+
+@pytest.mark.parametrize("n_classes, weighted", [(2, False), (2, True), (3, True)])
+def test_neg_log_loss_path_equals_scikit_learn_scorer(n_classes, weighted):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 5))
+    X[0] *= 60.0  # logits beyond ±36: probabilities clipped at eps, as scikit-learn does
+    y = rng.integers(0, n_classes, size=120)
+    k = 1 if n_classes == 2 else n_classes
+    coefs, intercepts = rng.normal(size=(4, k, 5)), rng.normal(size=(4, k))
+    weight = rng.random(120) + 0.1 if weighted else None
+    fast = neg_log_loss_path(X, y, coefs, intercepts, weight)
+    scorer = get_scorer("neg_log_loss")
+    for c in range(4):
+        est = LogisticRegression()
+        est.classes_, est.coef_, est.intercept_ = np.arange(n_classes), coefs[c], intercepts[c]
+        est.n_features_in_ = 5
+        extra = {} if weight is None else {"sample_weight": weight}
+        assert fast[c] == pytest.approx(scorer(est, X, y, **extra), rel=1e-12, abs=1e-12)
