@@ -29,6 +29,9 @@ from softlogit.objective import LinearObjective
 #: Features beyond this magnitude would overflow a float32 Hessian (``x² · m``): such columns
 #: keep the float64 Hessian of :class:`LinearObjective`.
 FLOAT32_SAFE_MAX = 1e15
+#: The float32 copy of X̃ is made only up to this size; a larger X keeps the parent's Hessian
+#: (no extra half-copy of a big X in memory).
+FLOAT32_COPY_MAX_BYTES = 1 << 28
 
 
 class ModelHessianObjective(LinearObjective):
@@ -64,12 +67,13 @@ class ModelHessianObjective(LinearObjective):
 
     def _float32_design(self):
         """``X̃ = [X | 1]`` as a float32 Fortran array, made once; None where X is sparse, not
-        an in-memory array, or too large in magnitude for float32."""
+        an in-memory array, too big to copy, or too large in magnitude for float32."""
         box = self._tilde_box
         if box[0] is None:
             X = getattr(self.design, "X", None)
             box[0] = False
-            if isinstance(X, np.ndarray) and X.ndim == 2:
+            if (isinstance(X, np.ndarray) and X.ndim == 2
+                    and X.shape[0] * (X.shape[1] + 1) * 4 <= FLOAT32_COPY_MAX_BYTES):
                 m, p = X.shape
                 Xt = np.empty((m, p + self.fit_intercept), dtype=np.float32, order="F")
                 Xt[:, :p] = X
