@@ -401,3 +401,193 @@ def test_float32_and_sparse_chunks(client):
                                                       meta=sp.csr_matrix((0, 0)))
     est = softlogit.LogisticRegression(tol=TOL).fit(chunks, y)  # CSR chunks: sparse kernels
     _same_fit(mem, est)
+
+
+# --- the CLI's stratified split and exact metrics on the cluster -------------------------------
+
+
+def _same_metrics(got, ref):
+    """Every key of the in-memory metrics (scikit-learn's, on gathered predictions) equal."""
+    assert list(got) == list(ref)
+    for key, value in ref.items():
+        if key == "per_class":
+            for g, r in zip(got[key], value):
+                assert g.keys() == r.keys()
+                for k in r:
+                    assert g[k] == (pytest.approx(r[k], abs=1e-12) if r[k] is not None else None)
+        elif isinstance(value, float):
+            assert got[key] == pytest.approx(value, abs=1e-12), key
+        else:
+            assert got[key] == value, key
+
+
+def test_split_is_stratified_exact_and_independent_of_chunks(client, monkeypatch):
+    """Per-class test counts equal scikit-learn's stratified split's; the selected rows are
+    those with the smallest keys of their class (checked by sorting all keys in memory), with
+    several histogram rounds forced; the same split whatever the chunking."""
+    from sklearn.model_selection import train_test_split
+
+    from softlogit.backends.dask import split as S
+    from softlogit.backends.dask.inputs import find_labels
+
+    rng = np.random.default_rng(3)
+    y = rng.choice(np.array(["a", "b", "c"]), size=20_011, p=[0.75, 0.2, 0.05])
+    yd = da.from_array(y, chunks=3000)
+    classes, counts = find_labels(yd)
+    monkeypatch.setattr(S, "GATHER_MAX", 20)  # force radix rounds before the final gather
+    split, sizes = S.stratified_split(yd, classes, counts, 0.3, 11)
+    mask = split.test_mask(y, 0)
+    _, test = train_test_split(np.arange(y.size), test_size=0.3, stratify=y, random_state=0)
+    assert [int(mask[y == c].sum()) for c in classes] == [int((y[test] == c).sum())
+                                                          for c in classes]
+    assert sum(sizes) == mask.sum() == np.ceil(0.3 * y.size)
+    keys = S.row_keys(0, y.size, 11)
+    assert np.unique(keys).size == y.size  # a bijection: no ties between rows
+    for c in classes:
+        rows = np.flatnonzero(y == c)
+        smallest = rows[np.argsort(keys[rows])[:mask[rows].sum()]]
+        assert set(smallest) == set(np.flatnonzero(mask & (y == c)))
+    again, _ = S.stratified_split(da.from_array(y, chunks=7001), classes, counts, 0.3, 11)
+    np.testing.assert_array_equal(again.limits, split.limits)
+    other, _ = S.stratified_split(yd, classes, counts, 0.3, 12)
+    assert not np.array_equal(other.test_mask(y, 0), mask)
+
+
+@pytest.mark.parametrize("K,threshold", [(2, None), (2, 0.3), (3, None)])
+def test_distributed_metrics_equal_scikit_learn(client, K, threshold):
+    """The sorted-merge ROC-AUC / PR-AUC (several buckets, many tied scores) and every other
+    metric equal scikit-learn's on the gathered predictions (cli.metrics)."""
+    from softlogit.backends.dask.metrics import classification_metrics
+    from softlogit.cli.metrics import classification_metrics as reference, predict_labels
+
+    rng = np.random.default_rng(K)
+    m = 3000
+    P = np.round(rng.dirichlet(np.ones(K), size=m), 2)  # rounded: ties within and across blocks
+    P /= P.sum(axis=1, keepdims=True)
+    codes = rng.integers(0, K, m)
+    classes = np.array(["x", "y", "z"][:K])
+    blocks = client.scatter([(codes[i:i + 700], P[i:i + 700]) for i in range(0, m, 700)],
+                            hash=False)  # fresh keys: the K = 2 cases scatter equal data
+    got = classification_metrics(blocks, classes, threshold, bucket_rows=700)
+    est = softlogit.LogisticRegression()
+    est.classes_ = classes
+    _same_metrics(got, reference(classes[codes], P, predict_labels(est, P, threshold), classes,
+                                 threshold))
+
+
+def _held_bytes(client):
+    """Bytes of every result the scheduler knows to be in a worker's memory."""
+    return client.run_on_scheduler(lambda dask_scheduler: sum(
+        ts.nbytes for ts in dask_scheduler.tasks.values() if ts.state == "memory"))
+
+
+def test_cli_split_metrics_and_memory_on_the_cluster(client, table_files, monkeypatch, capsys):
+    """``fit --dask --test-size``: the test rows are the stratified split's; the model equals
+    the in-memory fit on the same training rows; train and test metrics (ROC-AUC included)
+    equal the in-memory CLI's on the same rows; the workers hold the training rows once."""
+    import json
+
+    from softlogit.backends.dask import split as S
+    from softlogit.backends.dask.inputs import find_labels
+    from softlogit.io.model_file import load
+
+    from softlogit.backends.dask import estimator as dask_estimator
+
+    held, fit_placed = {}, dask_estimator.fit_placed
+
+    def fit_and_measure(est, X, y):  # what the workers hold right after the fit
+        est, design = fit_placed(est, X, y)
+        held["keys"] = _held_bytes(client) - before
+        held["chunk_bytes"] = sum(client.gather(client.map(lambda c: c.nbytes, design.chunks)))
+        return est, design
+
+    monkeypatch.setattr(dask_estimator, "fit_placed", fit_and_measure)  # run_fit imports it
+    before = _held_bytes(client)  # what earlier tests of the module left on the workers
+    addr = client.scheduler.address
+    frame = pd.read_csv(table_files / "all.csv")
+    out = table_files / "split"
+    common = ["--impute", "mean", "--tol", "1e-10", "--no-figures"]
+    assert _cli("fit", table_files / "ds", "--dask", addr, *common, "--test-size", "0.3",
+                "--seed", "4", "--out", out) == 0, capsys.readouterr().err
+    doc = json.loads((out / "metrics.json").read_text())
+    y = frame["label"].to_numpy().astype(str)
+    classes, counts = find_labels(da.from_array(y, chunks=500))
+    split, _ = S.stratified_split(da.from_array(y, chunks=500), classes, counts, 0.3, 4)
+    test = split.test_mask(y, 0)
+    assert doc["data"]["test_rows"] == test.sum() == np.ceil(0.3 * len(y))
+    frame[~test].to_csv(table_files / "train.csv", index=False)
+    frame[test].to_csv(table_files / "test.csv", index=False)
+    mem_out = table_files / "split-mem"
+    assert _cli("fit", table_files / "train.csv", *common, "--test-size", "0",
+                "--out", mem_out) == 0
+    _same_fit(load(mem_out / "model.softlogit").estimator, load(out / "model.softlogit").estimator)
+    mem_doc = json.loads((mem_out / "metrics.json").read_text())
+    _same_metrics(doc["train"], mem_doc["train"])
+    assert _cli("evaluate", out / "model.softlogit", table_files / "test.csv",
+                "--out", table_files / "split-eval") == 0
+    ref = json.loads((table_files / "split-eval" / "metrics.json").read_text())["evaluation"]
+    assert "roc_auc" in ref
+    _same_metrics(doc["test"], ref)
+    # Held on the workers after the fit: the training chunks and the labels, nothing else of
+    # X (before, the whole encoded X was persisted besides the chunks: about twice).
+    labels_bytes = y.size * 4 * 3  # '<U3' labels of every row
+    assert held["keys"] <= held["chunk_bytes"] + labels_bytes + 4096
+
+
+# --- inference on dask input (issue 9): the sums on the workers -------------------------------
+
+
+@pytest.mark.parametrize("K,kwargs,cov_type,reference", [
+    (2, {"penalty": None}, "nonrobust", None),
+    (2, {"class_weight": "balanced"}, "HC1", None),    # L2 bread, class weights folded in
+    (3, {"penalty": None}, "HC3", 2),                  # leverages: a second round
+    (3, {}, "HC2", None),                              # L2 softmax: all K logits, contrasts
+    (3, {"penalty": None, "fit_intercept": False}, "HC0", None),
+])
+def test_inference_on_dask_equals_in_memory(client, K, kwargs, cov_type, reference):
+    """``est.inference`` on dask X equals the in-memory inference (itself checked against
+    statsmodels and Stata in tests/inference): estimates, standard errors, log-likelihoods."""
+    import warnings
+
+    X, y = _data(m=900, p=3, K=K, seed=K)
+    s = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0])
+    est = softlogit.LogisticRegression(tol=1e-10, **kwargs).fit(X, y, sample_weight=s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the L2 fits' PenalizedInferenceWarning, both sides
+        mem = est.inference(X, y, cov_type=cov_type, sample_weight=s, reference=reference)
+        got = est.inference(da.from_array(X, chunks=250), da.from_array(y, chunks=250),
+                            cov_type=cov_type, sample_weight=s, reference=reference)
+    assert got.names == mem.names
+    np.testing.assert_allclose(got.params, mem.params, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.cov_params(), mem.cov_params(), rtol=1e-10, atol=1e-14)
+    assert got.llf == pytest.approx(mem.llf, rel=1e-12)
+    assert got.llnull == pytest.approx(mem.llnull, rel=1e-12)
+    assert got.nobs == pytest.approx(mem.nobs, rel=1e-12)
+
+
+def test_inference_on_dask_gathers_no_rows_and_refuses_clearly(client, monkeypatch):
+    X, y = _data(m=600, p=3)
+    est = softlogit.LogisticRegression(penalty=None).fit(X, y)
+    Xd, yd = da.from_array(X, chunks=200), da.from_array(y, chunks=200)
+    gathered = []
+    real = client.gather
+
+    def sizes(obj):
+        if isinstance(obj, (list, tuple)):
+            for o in obj:
+                yield from sizes(o)
+        elif isinstance(obj, np.ndarray):
+            yield obj.size
+
+    def gather(futures, *a, **k):
+        out = real(futures, *a, **k)
+        gathered.extend(sizes(out))
+        return out
+
+    monkeypatch.setattr(client, "gather", gather)
+    res = est.inference(Xd, yd, cov_type="HC1")
+    assert res.bse.shape == (4,) and max(gathered) <= 16  # (q × q) matrices at most
+    with pytest.raises(ValueError, match="cluster.*not available on dask"):
+        est.inference(Xd, yd, cov_type="cluster", groups=np.arange(600) % 5)
+    with pytest.raises(TypeError, match="marginal effects"):
+        res.model.X

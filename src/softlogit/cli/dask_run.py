@@ -5,11 +5,15 @@ DATA is then a Parquet dataset (directory, file or glob) or CSV/TSV files by glo
 Dask on the workers (:mod:`softlogit.backends.dask.sources`); the column handling is the
 CLI's (target by name, text columns one-hot, ``--impute mean``, ``--standardize``), learned in one
 distributed pass, and the saved model is the same ``TabularModel`` an in-memory fit writes.
-Differences from the in-memory commands, each for a reason: the train/test split is a seeded
-random split per row (not stratified: stratifying needs every label on one machine); the
-metrics are computed on the workers from per-block confusion matrices and log-loss sums, and
-ROC-AUC (a global ranking) is not computed; figures are the convergence and coefficients
-plots only (the others need every prediction on one machine).
+The train/test split is stratified and seeded like the in-memory one (the same number of test
+rows per class as scikit-learn's stratified split; which rows, a hash of the seed and the row
+number: :mod:`softlogit.backends.dask.split`), found without gathering the labels; the
+encoding is learned on the training rows. The metrics are the in-memory ones — accuracy,
+log-loss, per-class precision/recall/F1, macro-F1, and for two classes Brier, ROC-AUC and
+PR-AUC — computed exactly on the workers (:mod:`softlogit.backends.dask.metrics`). The workers
+hold the data once: the labels are persisted, the training rows are read and encoded straight
+into the fit's chunks, the test rows read again only to be scored. Figures are the convergence
+and coefficients plots only (the others draw every prediction on one machine).
 """
 
 from __future__ import annotations
@@ -43,67 +47,55 @@ def _read(args, target_arg):
     return ddf, features, target
 
 
-def _split_sizes(lengths, test_size, seed):
-    """Rows per partition of the seeded random test mask (the same draws as ``_take``)."""
-    return [int(_mask(n, test_size, seed, i).sum()) for i, n in enumerate(lengths)]
+def _check_split(classes, counts, test_size, source):
+    """The in-memory split's checks (:func:`softlogit.cli.fit.split_rows`), from the counts."""
+    m = int(np.sum(counts))
+    n_test = int(np.ceil(test_size * m))
+    n_train = m - n_test
+    few = classes[np.asarray(counts) < 2]
+    if few.size:
+        shown = ", ".join(repr(c) for c in few[:5].tolist())
+        raise DataError(f"{source}: class{'es' if few.size > 1 else ''} {shown} "
+                        f"{'have' if few.size > 1 else 'has'} a single row, too few to be in "
+                        f"both the train and the test set; --test-size 0 fits on all rows, "
+                        f"or leave those rows out")
+    if n_train < len(classes):
+        raise DataError(f"{source}: --test-size {test_size:g} leaves {n_train} training "
+                        f"row{'s' if n_train != 1 else ''} for {len(classes)} classes; use a "
+                        f"smaller --test-size (the default is 0.2)")
+    if n_test < len(classes):
+        raise DataError(f"{source}: --test-size {test_size:g} holds out {n_test} row"
+                        f"{'s' if n_test != 1 else ''}, fewer than the {len(classes)} classes; "
+                        f"use a larger --test-size, or --test-size 0 to fit on all rows")
 
 
-def _mask(n, test_size, seed, i):
-    return np.random.default_rng([seed, i]).random(n) < test_size
-
-
-def _take(block, test_size, seed, test, block_id=None):
-    i = block_id[0]
-    mask = _mask(block.shape[0], test_size, seed, i)
+def _take_rows(block, split, test, block_info=None):
+    """The train or test rows of one block of the labels (its global offset from Dask)."""
+    offset = block_info[0]["array-location"][0][0]
+    mask = split.test_mask(block, offset)
     return block[mask if test else ~mask]
 
 
-def _split(a, lengths, test_size, seed, test):
-    sizes = _split_sizes(lengths, test_size, seed)
-    rows = tuple(s if test else n - s for s, n in zip(sizes, lengths))
-    chunks = (rows,) + a.chunks[1:]
-    return a.map_blocks(_take, test_size, seed, test, chunks=chunks, dtype=a.dtype)
+def _split_labels(y, split, test_rows, test):
+    rows = tuple(t if test else n - t for t, n in zip(test_rows, y.chunks[0]))
+    return y.map_blocks(_take_rows, split, test, chunks=(rows,), dtype=y.dtype)
 
 
-def _block_metrics(Xb, yb, est):
-    """``(confusion K×K, Σ −log p_true, rows)`` of one block (labels outside classes_: error)."""
-    classes = est.classes_
-    K = len(classes)
-    if len(yb) == 0:
-        return np.zeros((K, K), np.int64), 0.0, 0
-    codes = np.clip(np.searchsorted(classes, yb), 0, K - 1)
-    if np.any(classes[codes] != yb):
-        unseen = np.unique(yb[classes[codes] != yb])[:5].tolist()
-        raise DataError(f"labels not among the model's classes {classes.tolist()!r}: {unseen}")
-    P = est.predict_proba(Xb)
-    pred = P.argmax(axis=1)
-    eps = np.finfo(P.dtype).eps  # scikit-learn's log_loss clips the same way
-    p_true = np.clip(P[np.arange(len(codes)), codes], eps, 1 - eps)
-    cm = np.zeros((K, K), np.int64)
-    np.add.at(cm, (codes, pred), 1)
-    return cm, float(-np.log(p_true).sum()), len(codes)
+def _scored_partition(part, encoder, est, source, target, handle_unknown):
+    """``(codes, proba)`` of one partition: encoded, labelled and predicted on its worker."""
+    from softlogit.backends.dask import sources
+    from softlogit.backends.dask.metrics import block_scores
+
+    X = sources._encode_partition(part, encoder, source, handle_unknown)
+    return block_scores(X, sources._labels(part, source, target), est)
 
 
-def metrics(est, X, y) -> dict:
-    """Accuracy, log-loss, macro-F1 and the confusion matrix, summed over blocks on the workers
-    (same definitions as :func:`softlogit.cli.metrics.classification_metrics`)."""
-    import dask
+def metrics(scored, est, threshold=None) -> dict:
+    """The in-memory CLI's metrics (:func:`softlogit.cli.metrics.classification_metrics`) of
+    scored blocks on the workers (:mod:`softlogit.backends.dask.metrics`)."""
+    from softlogit.backends.dask.metrics import classification_metrics
 
-    parts = dask.compute(*[dask.delayed(_block_metrics)(xb, yb, est)
-                           for xb, yb in zip(X.to_delayed().ravel(), y.to_delayed().ravel())])
-    cm = sum(p[0] for p in parts)
-    rows = int(sum(p[2] for p in parts))
-    if rows == 0:
-        return {"rows": 0, "accuracy": None, "log_loss": None, "macro_f1": None}
-    tp = np.diag(cm).astype(float)
-    denom = 2 * tp + (cm.sum(axis=0) - tp) + (cm.sum(axis=1) - tp)
-    f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-    out = {"rows": rows, "accuracy": float(tp.sum() / rows),
-           "log_loss": float(sum(p[1] for p in parts) / rows), "macro_f1": float(f1.mean())}
-    if len(est.classes_) == 2:
-        out["roc_auc"] = None  # a global ranking: not computed on the cluster (module doc)
-    out["confusion_matrix"] = cm.tolist()
-    return out
+    return classification_metrics(scored, est.classes_, threshold)
 
 
 def _cluster_doc(client, design_info=None):
@@ -144,45 +136,70 @@ def run_fit(args, console) -> int:
 
     if not 0 <= args.test_size < 1:
         raise DataError(f"--test-size must be in [0, 1); got {args.test_size}")
+    from softlogit.cli.metrics import check_threshold
+
     out = output_directory(args.out) if args.out else None
     with connect(args.dask) as client:
+        import dask
+
+        from softlogit.backends.dask.estimator import fit_placed
+        from softlogit.backends.dask.metrics import chunk_scores
+        from softlogit.backends.dask.split import stratified_split
+
         ddf, features, target = _read(args, args.target)
         parts = sources.partitions(ddf)
-        encoder, lengths = sources.fit_encoder(
-            features, parts, impute=args.impute, handle_unknown=args.handle_unknown,
-            standardize=args.standardize, source=args.data)
-        X = sources.encode(parts, encoder, lengths, source=args.data)
-        y = sources.labels(ddf[target], parts, lengths, source=args.data, name=target)
-        X, y = client.persist([X, y])  # read and encoded once; every pass reads the workers
+        # One read: the labels (small) stay on the workers; X is never persisted whole — the
+        # training chunks are read and encoded straight into the fit's design, the test rows
+        # read again for scoring, so the workers hold the data once.
+        y, lengths = sources.read_labels(ddf[target], parts, source=args.data, name=target)
         classes, counts = inputs.find_labels(y)
         if len(classes) < 2:
             raise DataError(f"{args.data}: target column {target!r} has only one class "
                             f"({classes.tolist()[0]!r}); a classifier needs at least two")
+        check_threshold(args.threshold, len(classes))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])[:-1].tolist()
         if args.test_size:
-            X_tr, y_tr = (_split(a, lengths, args.test_size, args.seed, False) for a in (X, y))
-            X_te, y_te = (_split(a, lengths, args.test_size, args.seed, True) for a in (X, y))
+            _check_split(classes, counts, args.test_size, args.data)
+            split, test_rows = stratified_split(y, classes, counts, args.test_size, args.seed)
+            train_parts = [dask.delayed(sources.split_part)(p, split, o, test=False,
+                                                            source=args.data, name=target)
+                           for p, o in zip(parts, offsets)]
+            stats_args = {"parts": parts, "split": split, "offsets": offsets, "target": target}
+            test_parts = [dask.delayed(sources.split_part)(p, split, o, test=True,
+                                                           source=args.data, name=target)
+                          for p, o in zip(parts, offsets)]
+            y_tr = _split_labels(y, split, test_rows, test=False)
         else:
-            X_tr, y_tr, X_te, y_te = X, y, None, None
+            train_parts, test_parts, test_rows, y_tr = parts, [], [0] * len(parts), y
+            stats_args = {"parts": parts}
+        # The encoding is learned on the training rows, as in memory (cli.fit).
+        encoder, train_lengths = sources.fit_encoder(
+            features, **stats_args, impute=args.impute, handle_unknown=args.handle_unknown,
+            standardize=args.standardize, source=args.data)
+        X_tr = sources.encode(train_parts, encoder, train_lengths, source=args.data)
         estimator = make_estimator(args, len(classes))
         start = time.perf_counter()
-        estimator.fit(X_tr, y_tr)
+        estimator, design = fit_placed(estimator, X_tr, y_tr)
         elapsed = time.perf_counter() - start
+        del X_tr
         report = estimator.fit_report_
+        n_test = int(sum(test_rows))
         doc = {
             "softlogit_version": __version__, "command": "fit",
             "data": {"source": args.data, "target": target, "rows": int(sum(lengths)),
                      "features": encoder.n_columns_in_,
                      "encoded_features": len(encoder.feature_names_out_),
-                     "train_rows": int(X_tr.shape[0]),
-                     "test_rows": int(X_te.shape[0]) if X_te is not None else 0,
+                     "train_rows": int(sum(lengths)) - n_test, "test_rows": n_test,
                      "test_size": args.test_size, "seed": args.seed,
-                     "split": "seeded random per row (not stratified)"},
+                     "split": "stratified by class, seeded (rows chosen by a hash of the "
+                              "seed and the row number)"},
             "classes": [{"label": c, "count": int(n)}
                         for c, n in zip(classes.tolist(), counts)],
             "model": {"class": type(estimator).__name__,
                       "params": {k: v for k, v in estimator.get_params().items()
                                  if k != "callback"},
-                      "standardize": args.standardize, "impute": args.impute},
+                      "standardize": args.standardize, "impute": args.impute,
+                      "threshold": args.threshold},
             "fit": {"solver": report.solver,
                     "solver_reason": report.info.get("auto_reason")
                     or f"chosen with --solver {args.solver}",
@@ -193,9 +210,15 @@ def run_fit(args, console) -> int:
                     "setup_passes": report.info["dask"]["setup_passes"]},
             "cluster": _cluster_doc(client, report.info.get("dask")),
         }
-        doc["train"] = metrics(estimator, X_tr, y_tr)
-        if X_te is not None and X_te.shape[0]:
-            doc["test"] = metrics(estimator, X_te, y_te)
+        # Training metrics from the placed chunks (no new read); then they are released.
+        doc["train"] = metrics([dask.delayed(chunk_scores)(c, estimator)
+                                for c in design.chunks], estimator, args.threshold)
+        del design
+        if n_test:
+            # A category met only in the test rows is a fact of the split (as in memory).
+            doc["test"] = metrics([dask.delayed(_scored_partition)(p, encoder, estimator,
+                                                                   args.data, target, "ignore")
+                                   for p in test_parts], estimator, args.threshold)
     if out is not None:
         from softlogit.cli import figures
         from softlogit.cli.fit import FIT_OUTPUTS
@@ -327,21 +350,28 @@ def run_evaluate(args, console) -> int:
     from softlogit.cli.common import load_tabular_model
     from softlogit.cli.report import print_evaluation
 
+    from softlogit.cli.metrics import check_threshold
+
     model = load_tabular_model(args.model)
+    check_threshold(getattr(args, "threshold", None), len(model.classes_))
     with connect(args.dask) as client:
-        ddf, parts, X, lengths = _encoded(args, model)
-        target = sources.find_target(ddf.columns, args.target or model.target_name, args.data)
-        y = sources.labels(ddf[target], parts, lengths, source=args.data, name=target)
-        X, y = client.persist([X, y])
+        import dask
+
         from softlogit.backends.dask.inputs import find_labels
 
+        ddf, parts, _, lengths = _encoded(args, model)
+        target = sources.find_target(ddf.columns, args.target or model.target_name, args.data)
+        y, _ = sources.read_labels(ddf[target], parts, source=args.data, name=target)
         labels, counts = find_labels(y)
+        scored = [dask.delayed(_scored_partition)(p, model.encoder, model.estimator, args.data,
+                                                  target, getattr(args, "handle_unknown", None))
+                  for p in parts]
         doc = {"command": "evaluate", "model_file": str(args.model),
                "data": {"source": args.data, "target": target, "rows": int(sum(lengths)),
                         "features": model.encoder.n_columns_in_},
                "classes": [{"label": c, "count": int(n)}
                            for c, n in zip(labels.tolist(), counts)],
-               "evaluation": metrics(model.estimator, X, y),
+               "evaluation": metrics(scored, model.estimator, getattr(args, "threshold", None)),
                "cluster": _cluster_doc(client)}
     if args.out:
         from softlogit.cli.common import json_bytes, output_directory, write_outputs

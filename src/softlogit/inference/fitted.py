@@ -46,6 +46,13 @@ def inference_for(est, X, y, *, cov_type="nonrobust", groups=None, sample_weight
     """The :class:`InferenceResult` of the fitted ``est`` on ``(X, y)`` (see the module
     docstring); ``reference`` is the base class of the contrasts (default ``classes_[0]``)."""
     check_is_fitted(est)
+    from softlogit.estimators.base import _is_dask
+
+    if _is_dask(X):  # the same statistics, summed on the workers (one pass each)
+        from softlogit.backends.dask.inference import inference_for as on_dask
+
+        return on_dask(est, X, y, cov_type=cov_type, groups=groups, sample_weight=sample_weight,
+                       reference=reference, feature_names=feature_names)
     X, classes, codes, Y, sw = est._prepare(X, y, sample_weight, fitted_classes=est.classes_)
     if Y is not None:
         raise ValueError("inference needs class labels, not soft (probability) targets")
@@ -71,33 +78,10 @@ def inference_for(est, X, y, *, cov_type="nonrobust", groups=None, sample_weight
         elif penalty is None:
             notes.append(f"separation not checked (m·n > {LP_MAX_ENTRIES:g})")
 
-    if penalty == "l2" and A is not None:  # softmax with L2: identified in all K logits
-        fit_model = model.with_free(range(K))
-        C = float(est.C)
-    else:
-        fit_model = model
-        C = float(est.C) if penalty == "l2" else None
+    fit_model, C = fit_space(est, penalty, A, model)
     Z = fit_model.logits(beta_fit)
     O = fit_model.probs(Z)
-    info = fit_model.information(O)
-    if C is not None:
-        mask = np.ones((fit_model.L, fit_model.q), bool)
-        if fit_model.fit_intercept:
-            mask[:, -1] = False
-        info = info + np.diag(mask.ravel() / C)
-        if A is not None and fit_model.fit_intercept:
-            # The intercepts are not penalised, so adding one constant to every class's
-            # intercept leaves the fit unchanged: a null direction u of the Hessian. Adding
-            # u uᵀ makes it invertible without changing A V Aᵀ (A u = 0: contrasts are
-            # estimable), i.e. the contrasts' covariance from any generalised inverse.
-            u = (~mask).ravel() / np.sqrt(fit_model.L)
-            info = info + np.outer(u, u)
-        warnings.warn(
-            f"inference on an L2-penalised fit (C={C:g}): the estimates are shrunk towards 0 "
-            "and the covariance is the inverse penalised Hessian (the Gaussian-prior posterior "
-            "approximation), not the MLE's; refit with penalty=None for classical p-values",
-            PenalizedInferenceWarning, stacklevel=3)
-        notes.append(f"L2-penalised fit (C={C:g}): covariance = inverse penalised Hessian")
+    info = penalized_information(fit_model.information(O), fit_model, A, C, notes)
     bread_inv = _inverse(info, model)
     cov = bread_inv if cov_type == "nonrobust" else sandwich(fit_model, O, bread_inv, cov_type,
                                                              groups)
@@ -127,6 +111,38 @@ def inference_for(est, X, y, *, cov_type="nonrobust", groups=None, sample_weight
                            classes=classes, reference=classes[ref],
                            penalty=None if penalty == "separable" else penalty,
                            profile=profile, separation=separation, notes=notes)
+
+
+def fit_space(est, penalty, A, model):
+    """``(fit_model, C)``: the model in the fit's parameters (an L2 softmax fit: all K logits)
+    and the L2 ``C`` (``None`` without the penalty)."""
+    if penalty == "l2" and A is not None:  # softmax with L2: identified in all K logits
+        return model.with_free(range(model.K)), float(est.C)
+    return model, (float(est.C) if penalty == "l2" else None)
+
+
+def penalized_information(info, fit_model, A, C, notes, stacklevel=4):
+    """The bread ``I + (1/C)·diag(mask)`` of an L2 fit (``info`` itself when ``C`` is None),
+    with its warning and note."""
+    if C is not None:
+        mask = np.ones((fit_model.L, fit_model.q), bool)
+        if fit_model.fit_intercept:
+            mask[:, -1] = False
+        info = info + np.diag(mask.ravel() / C)
+        if A is not None and fit_model.fit_intercept:
+            # The intercepts are not penalised, so adding one constant to every class's
+            # intercept leaves the fit unchanged: a null direction u of the Hessian. Adding
+            # u uᵀ makes it invertible without changing A V Aᵀ (A u = 0: contrasts are
+            # estimable), i.e. the contrasts' covariance from any generalised inverse.
+            u = (~mask).ravel() / np.sqrt(fit_model.L)
+            info = info + np.outer(u, u)
+        warnings.warn(
+            f"inference on an L2-penalised fit (C={C:g}): the estimates are shrunk towards 0 "
+            "and the covariance is the inverse penalised Hessian (the Gaussian-prior posterior "
+            "approximation), not the MLE's; refit with penalty=None for classical p-values",
+            PenalizedInferenceWarning, stacklevel=stacklevel)
+        notes.append(f"L2-penalised fit (C={C:g}): covariance = inverse penalised Hessian")
+    return info
 
 
 def _reference_index(classes, reference) -> int:

@@ -90,6 +90,13 @@ def prepare(est, X, y, sample_weight, client=None) -> DaskFitData:
 
 def fit(est, X, y, sample_weight=None, *, client=None):
     """``est.fit(X, y, sample_weight)`` on dask input (module docstring). Returns ``est``."""
+    return fit_placed(est, X, y, sample_weight, client=client)[0]
+
+
+def fit_placed(est, X, y, sample_weight=None, *, client=None):
+    """:func:`fit`, returning ``(est, design)``: the placed chunks too, for work on the
+    training rows after the fit without placing them again (the CLI's training metrics). The
+    chunks are released on the workers once ``design`` is dropped."""
     from softlogit.estimators.base import (
         SEPARATION_C, SEPARATION_MAX_ITER, SEPARATION_TOL, _combine,
     )
@@ -123,7 +130,7 @@ def fit(est, X, y, sample_weight=None, *, client=None):
     est._store(objective, data.classes, result.params, result)
     est._sgd_state = None
     _warn(est, objective, result, data)
-    return est
+    return est, data.design
 
 
 #: ``q·(k+1)`` up to which a full Hessian costs a few gradients' arithmetic (see choose_solver).

@@ -95,15 +95,30 @@ def _partition_stats(part, text_cols, numeric_cols):
     return out
 
 
+def _stats_pair(part, text_cols, numeric_cols, split, offset, source, name):
+    """:func:`_partition_stats` of the partition's training rows and of its other rows."""
+    if split is None:
+        return _partition_stats(part, text_cols, numeric_cols), None
+    mask = split.test_mask(_labels(part, source, name), offset)
+    return (_partition_stats(part[~mask], text_cols, numeric_cols),
+            _partition_stats(part[mask], text_cols, numeric_cols))
+
+
 def fit_encoder(features, parts, *, impute=None, handle_unknown="error", standardize=True,
-                source="data"):
-    """A fitted :class:`~softlogit.io.encoding.TableEncoder` and the row count per partition,
-    from one distributed pass over ``parts`` (:func:`partitions`); ``features`` is the dask
-    DataFrame of the feature columns (only its column names and types are used)."""
+                source="data", split=None, offsets=None, target=None):
+    """A fitted :class:`~softlogit.io.encoding.TableEncoder` and the (training) row count per
+    partition, from one distributed pass over ``parts`` (:func:`partitions`); ``features`` is
+    the dask DataFrame of the feature columns (only its column names and types are used).
+
+    With ``split`` (a :class:`~softlogit.backends.dask.split.StratifiedSplit`, ``offsets`` the
+    first row of each partition, ``target`` the label column) the encoding is learned on the
+    training rows only, as the in-memory CLI learns it, while missing and infinite values are
+    counted over every row, so that errors count rows of the data as in memory."""
     import dask
 
     from softlogit.io.encoding import TableEncoder
 
+    specs, fill, center, scale, missing, infinite = [], [], [], [], {}, {}
     columns = [str(c) for c in features.columns]
     text_cols = [c for c, t in features.dtypes.items() if _is_text(t)]
     numeric_cols = [c for c, t in features.dtypes.items()
@@ -112,13 +127,23 @@ def fit_encoder(features, parts, *, impute=None, handle_unknown="error", standar
     if other:
         raise DataError(f"{source}: column {other[0]!r} has type {features[other[0]].dtype}, "
                         "which is neither numeric nor text")
-    stats = dask.compute(*[dask.delayed(_partition_stats)(p, text_cols, numeric_cols)
-                           for p in parts])
+    offsets = offsets if offsets is not None else [0] * len(parts)
+    pairs = dask.compute(*[dask.delayed(_stats_pair)(p, text_cols, numeric_cols, split, o,
+                                                     source, target)
+                           for p, o in zip(parts, offsets)])
+    stats = [t for t, _ in pairs]
+    every = stats + [r for _, r in pairs if r is not None]
     lengths = [s["rows"] for s in stats]
     m = sum(lengths)
     if m == 0:
         raise DataError(f"{source}: has no rows")
-    specs, fill, center, scale, missing, infinite = [], [], [], [], {}, {}
+    m_all = sum(s["rows"] for s in every)
+    for c in numeric_cols:  # over every row (module docstring of fit_encoder)
+        n_all, n_inf = (sum(s["numeric"][c][i] for s in every) for i in (0, 3))
+        if n_inf:
+            infinite[c] = n_inf
+        if n_all < m_all:
+            missing[c] = m_all - n_all
     for c in columns:
         if c in text_cols:
             cats = sorted(set().union(*(s["categories"][c] for s in stats)))
@@ -127,11 +152,7 @@ def fit_encoder(features, parts, *, impute=None, handle_unknown="error", standar
             center += [0.0] * len(cats)
             scale += [1.0] * len(cats)
             continue
-        n, total, squares, n_inf = (sum(s["numeric"][c][i] for s in stats) for i in range(4))
-        if n_inf:
-            infinite[c] = n_inf
-        if n < m:
-            missing[c] = m - n
+        n, total, squares = (sum(s["numeric"][c][i] for s in stats) for i in range(3))
         mean = total / n if n else 0.0
         # filling the missing entries with the mean leaves the mean and adds no squares
         var = max(squares / m - (n / m) * mean * mean, 0.0) if n else 0.0
@@ -191,15 +212,30 @@ def encode(parts, encoder, lengths, *, source="data", handle_unknown=None):
     return da.concatenate(blocks, axis=0)
 
 
-def labels(column, parts, lengths, *, source="data", name="target", dtype=None):
-    """y: the target column's labels as a dask array chunked like X (``column``: the dask
-    Series, for its type; the values come from ``parts``)."""
+def _label_dtype(column):
+    meta = column._meta.to_numpy()
+    return np.dtype("U") if meta.dtype == object else (
+        np.dtype(np.int64) if meta.dtype.kind == "f" else meta.dtype)
+
+
+def read_labels(column, parts, *, source="data", name="target"):
+    """``(y, lengths)``: the target column's labels **persisted** on the workers (a dask array
+    with known chunks, one per partition) and the rows per partition, in one read of ``parts``.
+    The labels are small beside X (one value per row); every later step that needs them (the
+    class counts, the stratified split, the split's masks) reads them there."""
     import dask
     import dask.array as da
 
-    meta = column._meta.to_numpy()
-    dtype = dtype or (np.dtype("U") if meta.dtype == object else
-                      (np.int64 if meta.dtype.kind == "f" else meta.dtype))
-    blocks = [da.from_delayed(dask.delayed(_labels)(p, source, name), shape=(n,), dtype=dtype)
-              for p, n in zip(parts, lengths)]
-    return da.concatenate(blocks, axis=0)
+    persisted = dask.persist(*[dask.delayed(_labels)(p, source, name) for p in parts])
+    lengths = [int(n) for n in dask.compute(*[dask.delayed(len)(b) for b in persisted])]
+    dtype = _label_dtype(column)
+    y = da.concatenate([da.from_delayed(b, shape=(n,), dtype=dtype)
+                        for b, n in zip(persisted, lengths)], axis=0)
+    return y, lengths
+
+
+def split_part(part, split, offset, *, test, source="data", name="target"):
+    """The train (``test`` false) or test rows of one partition under ``split`` (a
+    :class:`~softlogit.backends.dask.split.StratifiedSplit`; rows from ``offset``)."""
+    mask = split.test_mask(_labels(part, source, name), offset)
+    return part[mask if test else ~mask]
