@@ -8,8 +8,9 @@ dask arrays and DataFrames to :mod:`.estimator` (``fit``, ``partial_fit``, ``pre
 Modules: :mod:`.chunk` (what runs on a worker), :mod:`.executor` (passes over the chunks on a
 cluster or in this process, fixed-order reductions), :mod:`.design`, :mod:`.objective`,
 :mod:`.inputs` (dask arrays/DataFrames to aligned row chunks, labels in one pass),
-:mod:`.estimator`, :mod:`.sources` (Parquet datasets, CSV globs), :mod:`.cluster` (the CLI's
-``--dask``). Install with ``pip install softlogit[dask]``.
+:mod:`.estimator`, :mod:`.inference` (``est.inference`` on dask input), :mod:`.sources`
+(Parquet datasets, CSV globs), :mod:`.split` (the CLI's stratified split on the workers),
+:mod:`.metrics` (its exact distributed metrics), :mod:`.cluster` (the CLI's ``--dask``). Install with ``pip install softlogit[dask]``.
 """
 
 from __future__ import annotations
