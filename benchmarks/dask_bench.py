@@ -17,7 +17,7 @@ softlogit's Newton at ``tol=1e-12``.
 For each tool a ladder of its own ``tol`` runs from loose to tight; the first run reaching
 ``gap ≤ --gap`` is timed (median of ``--repeats``). Also reported: passes over X and tasks per
 pass (softlogit), the peak RSS of each worker during the fit above its RSS with the data
-persisted (sampled every 50 ms), the in-memory single-machine fit (softlogit and scikit-learn,
+persisted (sampled every 50 ms), the work-stealing requests during the timed fits, the in-memory single-machine fit (softlogit and scikit-learn,
 on this process's cores) as the "is a cluster worth it" baseline, and softmax (K = 5) and L1
 timings for softlogit alone (dask-ml has neither).
 """
@@ -38,6 +38,12 @@ def rss_of_this_process() -> int:
     import psutil
 
     return psutil.Process(os.getpid()).memory_info().rss
+
+
+def steal_requests(client) -> int:
+    """How many tasks the scheduler's work stealing has tried to move so far."""
+    return client.run_on_scheduler(
+        lambda dask_scheduler: dask_scheduler.extensions["stealing"].count)
 
 
 class WorkerMemory:
@@ -77,6 +83,11 @@ def main(argv=None):
     parser.add_argument("--gap", type=float, default=1e-8, help="target relative objective gap")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--tools", default="",
+                        help="comma-separated substrings: time only the binary rows whose "
+                             "name contains one (default: all)")
+    parser.add_argument("--no-alone", action="store_true",
+                        help="skip the softmax and L1 timings (softlogit alone)")
     args = parser.parse_args(argv)
 
     import dask
@@ -166,7 +177,10 @@ def main(argv=None):
                 lambda est: est.coef_),
         }
         rows = {}
+        wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
         for name, (make, coef_of) in tools.items():
+            if wanted and not any(w in name for w in wanted):
+                continue
             reached = None
             for tol in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10):
                 t0 = time.perf_counter()
@@ -179,15 +193,18 @@ def main(argv=None):
             tol = reached[0]
             cluster_fit = "in-memory" not in name
             if cluster_fit:
+                steals = steal_requests(client)
                 with WorkerMemory(client) as mem:
                     base = dict(mem.peaks)
                     t, g, est = timed(lambda: make(tol), coef_of)
                 extra = {w: mem.peaks[w] - base[w] for w in base}
+                steals = steal_requests(client) - steals
             else:
                 t, g, est = timed(lambda: make(tol), coef_of)
                 extra = None
             row = {"tol": tol, "time_s": t, "gap": g, "reached": g <= args.gap}
             if extra is not None:
+                row["steal_requests"] = steals  # tasks the scheduler moved off their chunk
                 row["peak_worker_extra_bytes"] = int(max(extra.values()))
                 # the worker holds its share of X already; the fit's peak is that plus the extra
                 row["peak_worker_over_share"] = 1 + max(extra.values()) / share
@@ -204,7 +221,7 @@ def main(argv=None):
 
         # softmax (K = 5) and L1, softlogit alone.
         alone = {}
-        for name, make in {
+        for name, make in {} if args.no_alone else {
             "softmax K=5 (auto)": lambda: softlogit.LogisticRegression(C=C, tol=1e-8).fit(X, y5),
             "softmax K=5 in memory": lambda: softlogit.LogisticRegression(C=C, tol=1e-8)
             .fit(Xn, y5n),

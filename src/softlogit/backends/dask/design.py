@@ -212,7 +212,8 @@ class DaskDesign(Design):
         W = np.ascontiguousarray(W, dtype=np.float64)
         b = None if b is None else np.asarray(b, dtype=np.float64)
         self.count_pass()
-        return FactorHandle(self._map(tasks.hessian_factors, loss_name=loss_name, W=W, b=b))
+        return FactorHandle(self._map(tasks.hessian_factors, loss_name=loss_name, W=W, b=b,
+                                      pin=False))
 
     def fused_hessian_product(self, loss_name, factors, V, Vb, sample_weight):
         if not isinstance(factors, FactorHandle) or sample_weight is not self.weights:

@@ -8,6 +8,15 @@ and the results come back in chunk order. :class:`LocalExecutor` is the fallback
 process, and a pass calls the same task functions on them in order (the kernels then use their
 own threads).
 
+*Tasks stay with their chunk.* Every task of a pass is restricted to the worker that holds its
+chunk (``workers=[holder]``, found once with ``who_has`` and remembered). Without that, Dask's
+work stealing moves a task to an idle worker whenever the holder looks busy, and the thief
+then fetches the chunk — a second copy of those rows, which stays there while later tasks
+follow it: measured on a loaded machine, 4 steals in one fit and a worker peaking at 3.25 ×
+its share of X (BENCHMARKS.md, Dask). If a holder dies, its pinned tasks would wait for it
+forever: the wait below resubmits them unrestricted (the scheduler recomputes the lost chunk
+on a survivor) and forgets the placement.
+
 *Fixed-order reduction.* Sums over chunks are added in chunk order (small results: gathered
 and added on the client) or along a fixed binary tree of adjacent pairs on the workers (results
 whose gathering would cost more than :data:`GATHER_MAX_BYTES`, e.g. the (p, p) Hessian of
@@ -28,9 +37,9 @@ GATHER_MAX_BYTES = 16 * 2**20
 SCATTER_MIN_BYTES = 1 * 2**20
 
 
-#: While a pass waits, check this often (seconds) that the cluster still has workers: with none
-#: left the scheduler would wait for new ones forever.
-WAIT_POLL_S = 5.0
+#: While a pass waits, check this often (seconds) that the cluster still has workers (with none
+#: left the scheduler would wait for new ones forever) and that pinned tasks' workers are alive.
+WAIT_POLL_S = 2.0
 
 
 class ClusterLostError(RuntimeError):
@@ -79,7 +88,7 @@ class LocalExecutor:
 
         return list(dask.compute(*delayed_chunks, scheduler="threads"))
 
-    def map(self, fn, chunks, *extra, **params):
+    def map(self, fn, chunks, *extra, pin=True, **params):
         columns = list(zip(chunks, *extra)) if extra else [(c,) for c in chunks]
         return [fn(*args, **params) for args in columns]
 
@@ -93,6 +102,14 @@ class LocalExecutor:
         return {"scheduler": "local (no distributed Client)", "workers": 1}
 
 
+class PinnedPass(list):
+    """The futures of one pass, with each task's worker and how to submit it again."""
+
+    def __init__(self, futures, workers, redo):
+        super().__init__(futures)
+        self.workers, self.redo = workers, redo
+
+
 class ClusterExecutor:
     """Chunks as futures on a ``distributed`` cluster (module docstring)."""
 
@@ -100,6 +117,7 @@ class ClusterExecutor:
 
     def __init__(self, client):
         self.client = client
+        self._where: dict = {}  # chunk key -> the worker holding it
 
     def materialize(self, delayed_chunks):
         """Compute the chunk objects on the workers; return their futures (persisted there)."""
@@ -113,29 +131,72 @@ class ClusterExecutor:
             out[key] = value
         return out
 
-    def map(self, fn, chunks, *extra, **params):
-        """One task per chunk: ``fn(chunk, *extra_i, **params)``; returns futures in order."""
+    def _holders(self, chunks):
+        """The worker holding each chunk future (``None`` where unknown)."""
+        keys = [getattr(c, "key", None) for c in chunks]
+        unknown = [k for k in keys if k is not None and k not in self._where]
+        if unknown:
+            for key, workers in self.client.who_has(unknown).items():
+                if workers:
+                    self._where[key] = sorted(workers)[0]
+        return [self._where.get(k) for k in keys]
+
+    def map(self, fn, chunks, *extra, pin=True, **params):
+        """One task per chunk, ``fn(chunk, *extra_i, **params)``, each on the worker holding
+        its chunk (module docstring); returns the futures in chunk order.
+
+        ``pin=False`` for results that stay on the workers as inputs of later passes (the
+        Hessian factors): a pinned task lost with its worker would be recomputed only there,
+        i.e. never; unpinned, the scheduler places them by their chunk and recomputes them
+        anywhere."""
         params = self._broadcast(params)
-        return self.client.map(fn, chunks, *extra, pure=False, **params)
+        holders = self._holders(chunks) if pin else [None]
+        if any(h is None for h in holders):  # not placed yet (or plain values): anywhere
+            return self.client.map(fn, chunks, *extra, pure=False, **params)
+        futures = [None] * len(chunks)
+        for worker in sorted(set(holders)):
+            idx = [i for i, h in enumerate(holders) if h == worker]
+            done = self.client.map(fn, [chunks[i] for i in idx], *[[e[i] for i in idx]
+                                                                   for e in extra],
+                                   pure=False, workers=[worker], allow_other_workers=False,
+                                   **params)
+            for i, f in zip(idx, done):
+                futures[i] = f
+        redo = [(fn, (chunks[i], *(e[i] for e in extra)), params) for i in range(len(chunks))]
+        return PinnedPass(futures, holders, redo)
 
     def _wait(self, futures):
-        """Wait for ``futures``; a cluster without workers is an error, not a hang."""
+        """Wait for ``futures`` (in place: a task pinned to a worker that has left is
+        resubmitted anywhere); a cluster without workers is an error, not a hang."""
         from distributed import wait
 
         while True:
             try:
-                wait(futures, timeout=WAIT_POLL_S)
+                wait(list(futures), timeout=WAIT_POLL_S)
                 return
             except TimeoutError:
-                if not self.client.scheduler_info().get("workers"):
+                workers = self.client.scheduler_info().get("workers")
+                if not workers:
                     raise ClusterLostError(
                         "the Dask cluster has no workers left; a pass over the data cannot "
                         "finish — restart the fit on a cluster with workers") from None
+                if isinstance(futures, PinnedPass):
+                    self._unpin_lost(futures, set(workers))
+
+    def _unpin_lost(self, futures: PinnedPass, alive):
+        for i, f in enumerate(futures):
+            if not f.done() and futures.workers[i] not in alive:
+                fn, args, params = futures.redo[i]
+                f.cancel()
+                futures[i] = self.client.submit(fn, *args, pure=False, **params)
+                self._where.clear()  # chunks have moved: look them up again next pass
 
     def gather(self, futures):
-        futures = list(futures)
+        if not isinstance(futures, PinnedPass):
+            futures = list(futures)
         try:
             self._wait(futures)
+            futures = list(futures)
             return self.client.gather(futures)
         except ClusterLostError:
             raise
@@ -144,6 +205,13 @@ class ClusterExecutor:
 
     def reduce_sum(self, futures):
         """The sum of the per-chunk results, in a fixed order (module docstring)."""
+        if isinstance(futures, PinnedPass):
+            try:
+                self._wait(futures)  # every task done (or resubmitted) before summing
+            except ClusterLostError:
+                raise
+            except Exception as exc:  # noqa: BLE001 — re-raised below with what it means
+                _raise_lost(exc)
         futures = list(futures)
         if len(futures) == 1:
             return self.gather(futures)[0]
