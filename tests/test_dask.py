@@ -356,6 +356,13 @@ def test_cli_predict_and_evaluate_on_a_dataset(client, table_files, capsys):
                 table_files / "labels_mem.csv") == 0
     assert pd.read_csv(table_files / "labels.csv")["prediction"].tolist() == \
         pd.read_csv(table_files / "labels_mem.csv")["prediction"].tolist()
+    assert _cli("predict", model, table_files / "ds", "--dask", addr, "--threshold", "0.3",
+                "--out", table_files / "labels_t.csv") == 0
+    assert _cli("predict", model, table_files / "all.csv", "--threshold", "0.3", "--out",
+                table_files / "labels_t_mem.csv") == 0
+    at_03 = pd.read_csv(table_files / "labels_t.csv")["prediction"].tolist()
+    assert at_03 == pd.read_csv(table_files / "labels_t_mem.csv")["prediction"].tolist()
+    assert at_03 != pd.read_csv(table_files / "labels.csv")["prediction"].tolist()
     capsys.readouterr()
     assert _cli("evaluate", model, table_files / "ds", "--dask", addr) == 0
     printed = capsys.readouterr().out

@@ -274,12 +274,23 @@ def run_predict(args, console) -> int:
     if args.out is None:
         raise DataError("predict --dask needs --out (.parquet: a dataset directory written by "
                         "the workers; .csv: one file)")
+    from softlogit.cli.metrics import check_threshold, predict_labels
+
     fmt = output_format(args.out)
     model = load_tabular_model(args.model)
     est = model.estimator
+    threshold = getattr(args, "threshold", None)
+    check_threshold(threshold, len(model.classes_))
     with connect(args.dask) as client:
         _, _, X, lengths = _encoded(args, model)
-        P = est.predict_proba(X) if args.proba else est.predict(X)
+        if args.proba:
+            P = est.predict_proba(X)
+        elif threshold is not None:  # the in-memory rule (cli.metrics.predict_labels), per block
+            P = est.predict_proba(X).map_blocks(
+                lambda b: predict_labels(est, b, threshold), drop_axis=1,
+                dtype=est.classes_.dtype, meta=np.empty(0, dtype=est.classes_.dtype))
+        else:
+            P = est.predict(X)
         columns = ([f"proba_{c}" for c in model.classes_.tolist()] if args.proba
                    else ["prediction"])
         n = int(sum(lengths))
