@@ -53,6 +53,9 @@ class Chunk:
     s: np.ndarray
     offset: int
     _design: object = field(default=None, repr=False)
+    #: ``(token, factors)``: the logit-Hessian factors of the latest point asked for, kept
+    #: with the rows so that every Hessian-vector product at that point reads them here.
+    _factors: tuple | None = field(default=None, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -68,7 +71,8 @@ class Chunk:
     @property
     def nbytes(self) -> int:
         Xb = self.X.data.nbytes + self.X.indices.nbytes if sp.issparse(self.X) else self.X.nbytes
-        return int(Xb + self.y.nbytes + self.s.nbytes)
+        kept = 0 if self._factors is None else int(getattr(self._factors[1], "nbytes", 0))
+        return int(Xb + self.y.nbytes + self.s.nbytes + kept)
 
 
 # --- building chunks (the set-up pass) ----------------------------------------------------------
@@ -210,12 +214,23 @@ def hessian_factors(chunk: Chunk, loss_name: str, W, b):
     return get_loss(loss_name).hessian_factors(Z[:, 0] if W.shape[0] == 1 else Z)
 
 
-def hessian_product(chunk: Chunk, factors, loss_name: str, V, Vb):
-    """``(Σ sᵢ uᵢ xᵢᵀ, Σ sᵢ uᵢ)`` with ``uᵢ = Hᵢ(V xᵢ + Vb)`` (one read of X)."""
+def factors_at(chunk: Chunk, loss_name: str, token, W, b):
+    """The chunk's Hessian factors at ``(W, b)`` (named by ``token``): kept from the first
+    product at that point, or computed now (one read of X) — after a worker was lost the
+    chunk is rebuilt elsewhere without them, and the first product there recomputes them."""
+    if chunk._factors is None or chunk._factors[0] != token:
+        chunk._factors = (token, hessian_factors(chunk, loss_name, W, b))
+    return chunk._factors[1]
+
+
+def hessian_product(chunk: Chunk, loss_name: str, V, Vb, token, W, b):
+    """``(Σ sᵢ uᵢ xᵢᵀ, Σ sᵢ uᵢ)`` with ``uᵢ = Hᵢ(V xᵢ + Vb)`` (one read of X), ``Hᵢ`` the
+    factors at ``(W, b)`` (:func:`factors_at`)."""
     _single_thread()
     k, p = V.shape
     if chunk.n_rows == 0:
         return np.zeros((k, p)), np.zeros(k)
+    factors = factors_at(chunk, loss_name, token, W, b)
     out = chunk.design.fused_hessian_product(loss_name, factors, V, Vb, chunk.s)
     if out is None:
         U = _logits(chunk, V, Vb)

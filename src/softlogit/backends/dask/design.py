@@ -47,10 +47,15 @@ class RowVector:
 
 
 class FactorHandle:
-    """The per-chunk logit-Hessian factors at one point, kept on the workers."""
+    """The logit-Hessian factors at ``(W, b)``: each chunk computes its own at the first
+    product and keeps them beside its rows (:func:`~softlogit.backends.dask.chunk.factors_at`),
+    so no task result holds them and no task but the chunk's own ever reads them."""
 
-    def __init__(self, futures):
-        self.futures = futures
+    def __init__(self, W, b):
+        import uuid
+
+        self.token = uuid.uuid4().hex
+        self.W, self.b = W, b
 
 
 class DaskDesign(Design):
@@ -208,12 +213,12 @@ class DaskDesign(Design):
         return float(loss), np.asarray(GW, dtype=self.dtype), np.asarray(Gb, dtype=self.dtype)
 
     def hessian_factors(self, loss_name, W, b) -> FactorHandle:
-        """One pass: the logit-Hessian factors at ``(W, b)``, kept on the workers."""
+        """The logit-Hessian factors at ``(W, b)``, formed on the workers by the first
+        product (one pass, counted here; no round of its own)."""
         W = np.ascontiguousarray(W, dtype=np.float64)
         b = None if b is None else np.asarray(b, dtype=np.float64)
         self.count_pass()
-        return FactorHandle(self._map(tasks.hessian_factors, loss_name=loss_name, W=W, b=b,
-                                      pin=False))
+        return FactorHandle(W, b)
 
     def fused_hessian_product(self, loss_name, factors, V, Vb, sample_weight):
         if not isinstance(factors, FactorHandle) or sample_weight is not self.weights:
@@ -222,7 +227,8 @@ class DaskDesign(Design):
         Vb = None if Vb is None else np.asarray(Vb, dtype=np.float64)
         self.count_pass()
         HW, Hb = self.executor.reduce_sum(self._map(
-            tasks.hessian_product, factors.futures, loss_name=loss_name, V=V, Vb=Vb))
+            tasks.hessian_product, loss_name=loss_name, V=V, Vb=Vb, token=factors.token,
+            W=factors.W, b=factors.b))
         return np.asarray(HW, dtype=self.dtype), np.asarray(Hb, dtype=self.dtype)
 
     def hessian_sum(self, loss_name, W, b, fit_intercept):

@@ -88,7 +88,7 @@ class LocalExecutor:
 
         return list(dask.compute(*delayed_chunks, scheduler="threads"))
 
-    def map(self, fn, chunks, *extra, pin=True, **params):
+    def map(self, fn, chunks, *extra, **params):
         columns = list(zip(chunks, *extra)) if extra else [(c,) for c in chunks]
         return [fn(*args, **params) for args in columns]
 
@@ -120,8 +120,23 @@ class ClusterExecutor:
         self._where: dict = {}  # chunk key -> the worker holding it
 
     def materialize(self, delayed_chunks):
-        """Compute the chunk objects on the workers; return their futures (persisted there)."""
-        return self.client.compute(list(delayed_chunks))
+        """Compute the chunk objects on the workers; return their futures (persisted there),
+        once they are all in memory (so the first pass already knows where each one is)."""
+        futures = self.client.compute(list(delayed_chunks))
+        self.gather_none(futures)
+        return futures
+
+    def gather_none(self, futures):
+        """Wait for ``futures`` without fetching them (errors as :meth:`gather` raises them)."""
+        try:
+            self._wait(futures)
+            for f in futures:
+                if f.status == "error":
+                    f.result()  # raises the task's own exception
+        except ClusterLostError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — re-raised below with what it means
+            _raise_lost(exc)
 
     def _broadcast(self, params):
         out = {}
@@ -141,16 +156,13 @@ class ClusterExecutor:
                     self._where[key] = sorted(workers)[0]
         return [self._where.get(k) for k in keys]
 
-    def map(self, fn, chunks, *extra, pin=True, **params):
+    def map(self, fn, chunks, *extra, **params):
         """One task per chunk, ``fn(chunk, *extra_i, **params)``, each on the worker holding
-        its chunk (module docstring); returns the futures in chunk order.
-
-        ``pin=False`` for results that stay on the workers as inputs of later passes (the
-        Hessian factors): a pinned task lost with its worker would be recomputed only there,
-        i.e. never; unpinned, the scheduler places them by their chunk and recomputes them
-        anywhere."""
+        its chunk (module docstring); returns the futures in chunk order. (No pinned task's
+        result is an input of another task — the Hessian factors are kept inside the chunks —
+        so a task lost with its worker is only ever resubmitted, never recomputed there.)"""
         params = self._broadcast(params)
-        holders = self._holders(chunks) if pin else [None]
+        holders = self._holders(chunks)
         if any(h is None for h in holders):  # not placed yet (or plain values): anywhere
             return self.client.map(fn, chunks, *extra, pure=False, **params)
         futures = [None] * len(chunks)
