@@ -12,6 +12,7 @@ The differences that are expected are listed in :data:`EXPECTED`, one reason eac
 """
 
 import importlib
+import os
 
 import pytest
 
@@ -90,6 +91,23 @@ DESELECT = ("cv", "CV", "liblinear", "large_sparse_matrix", "array_api",
 def pytest_configure(config):
     module = importlib.import_module(MODULE)
     module.LogisticRegression = SoftlogitAsSklearn
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session):
+    """Undo scikit-learn's conftest raising the BLAS/OpenMP pools to every core.
+
+    Its ``pytest_configure`` calls ``threadpool_limits(cpu_count)`` (divided by the xdist
+    worker count only when it finds ``PYTEST_XDIST_WORKER_COUNT``); our runs hold each process
+    to the threads ``OMP_NUM_THREADS`` names (the Makefile's 1), and with two BLAS threads per
+    process on the shared two cores SciPy's L-BFGS-B (``setulb``, 5,000 calls here) took ten
+    times its single-thread CPU time.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads and threads.isdigit():
+        threadpool_limits(int(threads))
 
 
 def pytest_collection_modifyitems(config, items):
