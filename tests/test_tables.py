@@ -221,3 +221,56 @@ def test_anes96_reference_coding_matches_statsmodels_dummies(capsys, tmp_path):
                                fit.params[[f"PID_{k}" for k in range(1, 7)]], rtol=1e-5)
     np.testing.assert_allclose([ours["(intercept)"], ours["age"], ours["educ"]],
                                fit.params[["const", "age", "educ"]], rtol=1e-5)
+
+
+def _refused(capsys, *argv):
+    status = main(["fit", *map(str, argv), "--no-figures"])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_penguins_continuous_target_is_refused_naming_the_override(penguins, capsys, tmp_path):
+    """Issue 13 item 4 on a real table: body mass (grams, 94 distinct values) is a regression
+    target; --allow-many-classes overrides; a categorical target with many rows per class
+    (island, 3 classes) is not refused."""
+    root, df = penguins
+    err = _refused(capsys, root / "penguins.parquet", "--target", "body_mass_g",
+                   "--impute", "mean")
+    n = df["body_mass_g"].dropna().nunique()
+    assert f"target column 'body_mass_g' has {n} distinct numbers in 342 rows" in err
+    assert "--allow-many-classes" in err
+    err = _refused(capsys, root / "penguins.parquet", "--target", "body_mass_g",
+                   "--impute", "mean", "--allow-many-classes")
+    # then the split names the classes that cannot be in both sets (item 4's second half)
+    assert "have a single row, too few to be in both the train and the test set" in err
+    assert "--allow-many-classes" not in err and "--test-size 0" in err
+    _fit(capsys, root / "penguins.csv", "--target", "island", "--impute", "mean")
+
+
+def test_penguins_features_and_impute_text_missing(penguins, capsys, tmp_path):
+    """--features keeps only the named columns (the index note still shows, it is not a
+    feature); --impute-text missing makes the 11 missing sex cells an explicit level."""
+    root, _ = penguins
+    _fit(capsys, root / "penguins.csv", "--target", "species", "--impute", "mean",
+         "--features", "bill_length_mm", "island", "--out", tmp_path / "few")
+    doc = _metrics(tmp_path / "few")
+    assert doc["model"]["columns"] == ["bill_length_mm", "island"]
+    assert {r["column"] for r in doc["coefficients"]} <= {"bill_length_mm", "island", None}
+    _fit(capsys, root / "penguins.parquet", "--target", "species", "--impute", "mean",
+         "--impute-text", "missing", "--out", tmp_path / "missing")
+    features = {r["feature"] for r in _metrics(tmp_path / "missing")["coefficients"]}
+    assert {"sex=female", "sex=male", "sex=missing"} <= features
+
+
+def test_penguins_with_one_stray_text_cell_names_the_column_row_and_value(penguins, capsys,
+                                                                         tmp_path):
+    """Issue 13 item 3's "oops in a numeric column", on the real table: refused, with the
+    column, the row and the value, not 2,400 one-hot columns."""
+    _, df = penguins
+    bad = df.astype({"flipper_length_mm": object})
+    bad.loc[200, "flipper_length_mm"] = "oops"
+    bad.to_csv(tmp_path / "oops.csv", index=False)
+    err = _refused(capsys, tmp_path / "oops.csv", "--target", "species", "--impute", "mean")
+    assert "column 'flipper_length_mm' holds numbers except in 1 of 342 rows" in err
+    assert "data row 201, 'oops'" in err and "--categorical flipper_length_mm" in err
