@@ -306,3 +306,24 @@ def test_multinomial_hc2_makes_the_model_residual_covariance_unbiased(small_mult
         Hi = Hhat[i * L:(i + 1) * L, i * L:(i + 1) * L]
         cov_r = roots[i] @ (np.eye(L) - Hi) @ roots[i]
         assert_allclose(T[i] @ cov_r @ T[i].T, W[i], rtol=1e-8, atol=1e-12)
+
+
+def test_multinomial_hc0_and_cluster_match_statsmodels_mnlogit(anes96):
+    """statsmodels' MNLogit sandwich (its generic score_obs/hessian one; CR1 with its default
+    correction G/(G−1)·(n−1)/(n−k)) on 400 anes96 rows, 7 classes, 36 contrasts."""
+    sm = pytest.importorskip("statsmodels.api")
+    X, y = anes96
+    X, y = X[:400], y[:400]
+    Xc = sm.add_constant(X, prepend=False)
+    g = np.arange(len(y)) % 17
+    est = softlogit.SoftmaxRegression(penalty=None, tol=1e-12, max_iter=500).fit(X, y)
+    for cov_type, groups in [("HC0", None), ("cluster", g)]:
+        kw = {"cov_kwds": {"groups": groups}} if groups is not None else {}
+        ref = sm.MNLogit(y, Xc).fit(disp=0, method="newton", maxiter=100, cov_type=cov_type,
+                                    **kw)
+        res = est.inference(X, y, cov_type=cov_type, groups=groups)
+        # statsmodels' params are (k, J−1), one column per outcome: ours is outcome-major
+        assert_allclose(res.params, np.asarray(ref.params).ravel(order="F"), rtol=1e-7,
+                        atol=1e-9)
+        V = np.asarray(ref.cov_params())
+        assert_allclose(res.cov_params(), V, rtol=1e-6, atol=1e-10 * np.abs(V).max())
