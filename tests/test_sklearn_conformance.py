@@ -6,12 +6,13 @@ file's ``LogisticRegression`` and marks the expected differences ``xfail`` with 
 The run must have no unexpected failure, and a floor of passing tests guards against a run
 that silently collects nothing.
 
-Cost (issue 13 asks ≤ 30 s): one subprocess, ~17 s of CPU on the 2-core EPYC (the whole test
-~26 s of CPU with the parent's imports, against ~44 s before; the machine was shared, load 12). ``--tb=no``
-matters: formatting the tracebacks of the 34 expected failures re-parses the 3,000-line test
-file for each (``_pytest._code.source``), which was 40 % of the run; the one-line reasons still
-print for any unexpected failure (``-rfE``). The plugin also holds BLAS to the thread count the
-environment names, which scikit-learn's conftest raises (see ``pytest_sessionstart`` there).
+Cost (issue 13 asks ≤ 30 s): one subprocess, ~17 s of CPU on the 2-core EPYC; the whole test
+~26 s of CPU with the parent's imports, against ~44 s before (the machine was shared, load 12).
+``--tb=no`` matters: formatting the tracebacks of the 34 expected failures re-parses the
+3,000-line test file for each (``_pytest._code.source``), which was 40 % of the run; the
+one-line reasons still print for any unexpected failure (``-rfE``). The plugin also holds BLAS
+to the thread count the environment names, which scikit-learn's conftest raises (see
+``pytest_sessionstart`` there).
 """
 
 import os
