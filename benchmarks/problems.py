@@ -158,8 +158,8 @@ SUITE = {
     "S9": ("binary, wide 50,000×2,000 float64", dict(kind="independent", m=50_000, p=2000)),
     "S10": ("binary, float32 with a shared factor, 1,000,000×100",
             dict(kind="float32", m=1_000_000, p=100)),
-    "S11": ("binary, sparse text-like CSR 300,000×20,000, ~50 nnz/row",
-            dict(kind="text", m=300_000, p=20_000, nnz_row=50)),
+    "S11": ("binary, sparse text-like CSR 60,000×20,000, ~50 nnz/row",
+            dict(kind="text", m=60_000, p=20_000, nnz_row=50)),
     "S12": ("binary, misspecified (labels from interactions and squares), 400,000×50 float64",
             dict(kind="misspecified", m=400_000, p=50)),
 }

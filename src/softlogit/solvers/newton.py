@@ -51,7 +51,6 @@ and is listed in ``info["fallbacks"]``):
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
@@ -59,10 +58,10 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from softlogit.solvers.common import (StallDetector, final_params, hessian_flops,
                                       initial_params, with_verbose)
 from softlogit.solvers.iteration import Tracker
-from softlogit.solvers.linesearch import backtracking
+from softlogit.solvers.linesearch import (FallbackLog, objective_fun_grad,
+                                          step_or_gradient_step)
 from softlogit.solvers.registry import register
 from softlogit.solvers.result import grad_norm
-from softlogit.solvers.warnings import LineSearchWarning, SingularHessianWarning
 
 #: Largest problem whose full Hessian is formed and Cholesky-factorised; above it, Newton-CG.
 CHOLESKY_MAX_PARAMS = 1000
@@ -123,20 +122,10 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
                     callback=with_verbose(callback, verbose, "newton"),
                     reference_norm=reference_norm)
     stall = StallDetector()
-    track.info.update(inner_solver="cholesky" if use_cholesky else "cg", fallbacks=[])
+    track.info.update(inner_solver="cholesky" if use_cholesky else "cg")
+    fallback = FallbackLog(track, "newton")
     null = known_null_space(objective)
-    warned = set()
-
-    def fun_grad(x):
-        value, grad = objective.loss_gradient(x)
-        return float(value), np.asarray(grad, dtype=np.float64)
-
-    def fallback(kind, message, category=SingularHessianWarning):
-        track.info["fallbacks"].append(f"iteration {track.n_iter + 1}: {message}")
-        if kind not in warned:
-            warned.add(kind)
-            warnings.warn(f"newton, iteration {track.n_iter + 1}: {message}", category,
-                          stacklevel=3)
+    fun_grad = objective_fun_grad(objective)
 
     f, g = fun_grad(theta)
     reason = track.record(theta, f, grad_norm(g))
@@ -160,17 +149,12 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         if null is not None:
             d -= null @ (null.T @ d)
         # line search, falling back to steepest descent
-        step = backtracking(fun_grad, theta, f, g, d, dtype=objective.dtype)
+        step, reason = step_or_gradient_step(fun_grad, theta, f, g, d, dtype=objective.dtype,
+                                             fallback=fallback, name="Newton")
         if step is None:
-            step = backtracking(fun_grad, theta, f, g, -g, dtype=objective.dtype)
-            if step is None:
-                track.info["line_search_failures"] = 1
-                track.n_iter += 1
-                reason = ("line search failed: no step along the Newton or the gradient "
-                          "direction decreases the objective")
-                break
-            fallback("linesearch", "no step along the Newton direction decreased the "
-                     "objective; took a gradient step instead", LineSearchWarning)
+            track.info["line_search_failures"] = 1
+            track.n_iter += 1
+            break
         theta, f, g = step.theta, step.value, step.grad
         # check
         track.n_iter += 1

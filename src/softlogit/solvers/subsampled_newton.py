@@ -50,7 +50,6 @@ steepest-descent step when the line search fails along ``d``), listed in
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 
@@ -58,11 +57,11 @@ from softlogit.objective import LinearObjective
 from softlogit.solvers.common import (StallDetector, final_params, hessian_flops,
                                       initial_params, with_verbose)
 from softlogit.solvers.iteration import Tracker
-from softlogit.solvers.linesearch import backtracking
+from softlogit.solvers.linesearch import (FallbackLog, objective_fun_grad,
+                                          step_or_gradient_step)
 from softlogit.solvers.newton import _cg_direction, _cholesky_direction, known_null_space
 from softlogit.solvers.registry import register
 from softlogit.solvers.result import grad_norm
-from softlogit.solvers.warnings import LineSearchWarning, SingularHessianWarning
 
 #: Form and factorise H_S while the model has at most this many parameters and forming it
 #: costs at most this many multiply-adds per multiply-add of a pass (:func:`prefers_cholesky`).
@@ -133,20 +132,10 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
                     callback=with_verbose(callback, verbose, "subsampled-newton"),
                     reference_norm=reference_norm)
     stall = StallDetector()
-    track.info.update(inner_solver=None, fallbacks=[], sample_rows=[], rows=m)
+    track.info.update(inner_solver=None, sample_rows=[], rows=m)
+    fallback = FallbackLog(track, "subsampled-newton")
     null = known_null_space(objective)
-    warned = set()
-
-    def fun_grad(x):
-        value, grad = objective.loss_gradient(x)
-        return float(value), np.asarray(grad, dtype=np.float64)
-
-    def fallback(kind, message, category=SingularHessianWarning):
-        track.info["fallbacks"].append(f"iteration {track.n_iter + 1}: {message}")
-        if kind not in warned:
-            warned.add(kind)
-            warnings.warn(f"subsampled-newton, iteration {track.n_iter + 1}: {message}",
-                          category, stacklevel=3)
+    fun_grad = objective_fun_grad(objective)
 
     f, g = fun_grad(theta)
     reason = track.record(theta, f, grad_norm(g))
@@ -176,17 +165,12 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
         if null is not None:
             d -= null @ (null.T @ d)
         # line search on the full objective, falling back to steepest descent
-        step = backtracking(fun_grad, theta, f, g, d, dtype=objective.dtype)
+        step, reason = step_or_gradient_step(fun_grad, theta, f, g, d, dtype=objective.dtype,
+                                             fallback=fallback, name="sub-sampled Newton")
         if step is None:
-            step = backtracking(fun_grad, theta, f, g, -g, dtype=objective.dtype)
-            if step is None:
-                track.info["line_search_failures"] = 1
-                track.n_iter += 1
-                reason = ("line search failed: no step along the sub-sampled Newton or the "
-                          "gradient direction decreases the objective")
-                break
-            fallback("linesearch", "no step along the sub-sampled Newton direction decreased "
-                     "the objective; took a gradient step instead", LineSearchWarning)
+            track.info["line_search_failures"] = 1
+            track.n_iter += 1
+            break
         old_norm = grad_norm(g)
         theta, f, g = step.theta, step.value, step.grad
         # check, then grow the sample when the Hessian's sample error limits progress
