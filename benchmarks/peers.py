@@ -120,8 +120,14 @@ def glum_fit(problem, tol):
     return W, b, {"n_iter": int(getattr(est, "n_iter_", -1))}
 
 
-def _needs_binary(problem):
-    return None if problem.loss == "binary" else "binomial family only (no multinomial)"
+def _glum_skip(problem):
+    if problem.loss != "binary":
+        return "binomial family only (no multinomial)"
+    p = problem.X.shape[1]
+    if p > 5000:  # IRLS forms the dense (p+1)² Hessian, sparse X or not
+        return (f"{p + 1:,} parameters: its IRLS solver forms the dense Hessian "
+                f"({8 * (p + 1)**2 / 1e9:,.1f} GB) every iteration")
+    return None
 
 
 def _newton_cholesky_skip(problem):
@@ -163,7 +169,7 @@ def peer_tools() -> list[Tool]:
         tools.append(Tool("scikit-learn-intelex lbfgs", None, skip=lambda P: f"not installed: {exc}"))
     try:
         import glum  # noqa: F401
-        tools.append(Tool("glum irls-ls", glum_fit, skip=_needs_binary, version=_version("glum")))
+        tools.append(Tool("glum irls-ls", glum_fit, skip=_glum_skip, version=_version("glum")))
     except ImportError as exc:
         tools.append(Tool("glum irls-ls", None, skip=lambda P: f"not installed: {exc}"))
     return tools

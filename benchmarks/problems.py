@@ -164,6 +164,9 @@ SUITE = {
             dict(kind="misspecified", m=400_000, p=50)),
 }
 QUICK_DIVISOR = 50
+#: ``run.py --quick`` (``make bench-quick``, the harness's smoke test, under a minute): one
+#: problem per code path — dense binary, badly scaled dense, dense softmax, float32, CSR.
+QUICK_SUITE = "S1,S4,S6,S10,S11"
 
 
 def make_suite(name: str, quick: bool = False) -> Problem:

@@ -31,6 +31,8 @@ def problem_table(res: dict) -> str:
         ok = row["gap"] <= GAP_TARGET
         ratio = "" if (base is None or not ok) else f"{row['time'] / base:.2f}"
         t = _fmt_time(row["time"]) + ("" if ok else " (gap not reached)")
+        if row.get("over_limit"):
+            t = f"> {row['time']:g} (stopped at the per-fit limit)"
         passes = row.get("passes")
         passes = "" if passes is None else f"{passes:.1f}"
         iters = f"{row.get('n_iter', '')}" + (f" ({row['solver']})" if row.get("solver") else "")
