@@ -186,18 +186,19 @@ def bandwidth(P, obj, theta):
             "gbs_read": X.nbytes / t_read / 1e9, "gbs_lg": X.nbytes / t_lg / 1e9}
 
 
-def blas_setting(P):
+def blas_setting(P, quick=False):
     """Sparse problems run every tool with one BLAS thread: the products with sparse X are
     single-threaded SciPy code anyway, and scipy's L-BFGS-B update on 10⁵–10⁶ parameters
     spends more time waking OpenBLAS threads than working (measured: 20 s vs 0.3 s for
     scikit-learn on the quick B4). Dense problems leave BLAS as installed (the peers' X
-    products use it)."""
+    products use it), except in ``--quick``: that smoke test's tiny problems took tens of
+    seconds with two BLAS threads fighting for a loaded machine."""
     import contextlib
 
     import scipy.sparse as sp
     from threadpoolctl import threadpool_limits
 
-    if sp.issparse(P.X):
+    if sp.issparse(P.X) or quick:
         return threadpool_limits(1, user_api="blas")
     return contextlib.nullcontext()
 
@@ -248,7 +249,7 @@ def run_problem(P, args, log):
                 with blas_setting(P):
                     row = ladder(tool, P, judge, f_star, args.repeats, args.budget)
             elif worker is None:
-                with blas_setting(P):
+                with blas_setting(P, args.quick):
                     row = ladder(tool, P, judge, f_star, args.repeats, args.budget)
             else:  # peers: in a worker process, each fit stopped at FIT_LIMIT
                 row = ladder(tool, P, judge, f_star, args.repeats, args.budget, worker)
@@ -326,7 +327,7 @@ def main(argv=None):
     args.repeats = args.repeats or (1 if args.quick else 3)
     if args.quick:  # decades only: fewer fits per tool, fewer iterations per fit
         peers.LOOSE_TO_TIGHT = (1e-4, 1e-6, 1e-8)
-        peers.MAX_ITER = 300
+        peers.MAX_ITER = 100
     # quick: a tool's ladder stops once its fits have taken 1.5 s (the smoke test's budget)
     args.budget = args.budget or (1.5 if args.quick else 120.0)
     out = Path(args.out)
