@@ -179,3 +179,27 @@ def test_bad_options_are_refused():
         solve(obj, "subsampled-newton", inner="lu")
     with pytest.raises(ValueError, match="does not support penalty='l1'"):
         solve(objective("iris", penalty="l1"), "subsampled-newton")
+
+
+def test_line_search_fallback_is_newtons(monkeypatch):
+    """A useless sub-sampled direction falls back to −∇J through the helper Newton uses
+    (same warning, same record), and the fit still reaches the optimum."""
+    from softlogit.solvers.warnings import LineSearchWarning
+
+    calls = []
+
+    def ascent_then_real(objective, theta, g, null):
+        calls.append(1)
+        if len(calls) == 1:
+            return g.copy(), None  # uphill: no step along it passes the line search
+        return real(objective, theta, g, null)
+
+    real = ssn._cholesky_direction
+    monkeypatch.setattr(ssn, "_cholesky_direction", ascent_then_real)
+    obj = objective("breast_cancer")
+    with pytest.warns(LineSearchWarning, match="sub-sampled Newton direction decreased"):
+        res = solve(obj, "subsampled-newton", tol=1e-8, sample_rows=400, inner="cholesky")
+    assert res.info["fallbacks"][0].startswith("iteration 1: no step along the sub-sampled")
+    assert res.converged
+    ref = solve(obj, "newton", tol=1e-10)
+    assert abs(res.objective - ref.objective) <= 1e-10 * abs(ref.objective)
