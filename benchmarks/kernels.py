@@ -39,7 +39,6 @@ from softlogit.kernels import dense, designs, partition, sparse, threads  # noqa
 from softlogit.objective import LinearObjective  # noqa: E402
 
 OLD_COMMIT = "514386e"
-OLD_FILES = ("dense.py", "sparse.py", "rowloss.py", "threads.py", "partition.py")
 
 
 def load_old_kernels(commit):
@@ -47,7 +46,11 @@ def load_old_kernels(commit):
     where = Path(tempfile.gettempdir()) / f"softlogit-oldkernels-{commit}"
     pkg = where / "oldkernels"
     pkg.mkdir(parents=True, exist_ok=True)
-    for name in OLD_FILES:
+    listing = subprocess.run(["git", "ls-tree", "--name-only", f"{commit}:src/softlogit/kernels"],
+                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    for name in listing.split():
+        if not name.endswith(".py") or name == "__init__.py":
+            continue
         text = subprocess.run(["git", "show", f"{commit}:src/softlogit/kernels/{name}"],
                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
         text = text.replace("softlogit.kernels.", "oldkernels.")

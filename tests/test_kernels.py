@@ -84,7 +84,7 @@ CASES = [
     (103, 7, 3),
     (3, 5, 4),
     (61, 1, 2),
-    (250, 33, 5),
+    (250, 33, 10),  # K = 10: an 8-class and a 4-class tile (packed width 12)
 ]
 
 
@@ -261,8 +261,8 @@ def _fingerprint_run():
         for dtype in (np.float64, np.float32):
             X = _data(rng, 997, 13, dtype, layout)
             for loss, soft in (("binary", False), ("multinomial", False), ("multinomial", True)):
-                y = _targets(rng, loss, 997, 4, soft)
-                obj = LinearObjective(X, y, loss=loss, n_classes=None if loss == "binary" else 4,
+                y = _targets(rng, loss, 997, 10, soft)  # K = 10: both softmax tile widths
+                obj = LinearObjective(X, y, loss=loss, n_classes=None if loss == "binary" else 10,
                                       sample_weight=rng.uniform(0.5, 2, 997))
                 theta = rng.standard_normal(obj.n_params)
                 f, g = obj.loss_gradient(theta)

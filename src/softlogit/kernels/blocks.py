@@ -2,11 +2,12 @@
 
 Every kernel processes a chunk of rows in consecutive *blocks* of ``B`` rows (``B`` from
 :func:`softlogit.kernels.partition.block_rows`, a function of the row width only): (1) the
-block's logits go into a small float64 buffer, four rows at a time; (2) the losses, the
-transcendental functions (:mod:`.vecmath`) and the gradient coefficients are computed over the
-whole buffer in loops without branches or calls, which LLVM vectorises; (3) the gradient update
-re-reads the block's rows from L1/L2. The softmax buffers are laid out (K, B), so that each
-step runs across the rows of the block, the K exponentials included.
+block's logits go into a small float64 buffer (binary: :func:`binary_pipelined`; softmax: the
+register-blocked tiles of :mod:`.tiles`); (2) the losses, the transcendental functions
+(:mod:`.vecmath`) and the gradient coefficients are computed over the whole buffer in loops
+without branches or calls, which LLVM vectorises; (3) the gradient update re-reads the block's
+rows from L1/L2. The softmax buffers are laid out (K, B), so that each step runs across the
+rows of the block, the K exponentials included.
 
 Stability is that of :mod:`softlogit.losses` (the per-row formulas are the same as those of
 the former per-row kernels, now written as selects): finite for every finite logit, no overflow. All sums
@@ -41,23 +42,6 @@ def dot1(X, i, W, k):
     return acc
 
 
-@njit(**_DOT)
-def dot4k(X, i, W, k):
-    """``(X[i]·W[k], X[i]·W[k+1], X[i]·W[k+2], X[i]·W[k+3])``: four logits per read of the row
-    (five loads per four multiply-adds instead of eight)."""
-    a0 = 0.0
-    a1 = 0.0
-    a2 = 0.0
-    a3 = 0.0
-    for j in range(W.shape[1]):
-        xj = X[i, j]
-        a0 += xj * W[k, j]
-        a1 += xj * W[k + 1, j]
-        a2 += xj * W[k + 2, j]
-        a3 += xj * W[k + 3, j]
-    return a0, a1, a2, a3
-
-
 @njit(**_VEC)
 def sum_fixed(a, n):
     """``Σ_{i<n} aᵢ`` in four interleaved partial sums, then ``(s₀+s₁)+(s₂+s₃)``: a fixed
@@ -80,48 +64,34 @@ def sum_fixed(a, n):
 
 
 @njit(**_VEC)
-def dense_pipelined(X, r_new, n_new, W, b, Z, r_old, n_old, D, G):
+def binary_pipelined(X, r_new, n_new, W, b, z, r_old, n_old, d, g):
     """Logits of a new block and the gradient update of the previous one, interleaved.
 
-    ``Z[k, i] = W[k]·X[r_new+i] + b[k]`` for ``i < n_new`` and
-    ``G[k] += Σ_{i<n_old} D[k, i] X[r_old+i]`` (four rows per load/store of ``G[k]``, in row
-    order), but each step reads four new rows from memory, strictly in order (the hardware
-    prefetcher streams them best that way), while four old rows, still in cache, update
-    ``G``: the arithmetic of the update overlaps the memory traffic instead of following it.
+    ``z[i] = W[0]·X[r_new+i] + b`` for ``i < n_new`` and ``g += Σ_{i<n_old} d[i] X[r_old+i]``
+    (four rows per load/store of ``g``, in row order), but each step reads four new rows from
+    memory, strictly in order (the hardware prefetcher streams them best that way), while
+    four old rows, still in cache, update ``g``: the arithmetic of the update overlaps the
+    memory traffic instead of following it. ``W`` is (1, p); ``z``, ``d`` (B,); ``g`` (p,).
     """
-    K, p = W.shape
+    p = W.shape[1]
     i = 0
     steps = max(n_new, n_old)
     while i < steps:
         for q in range(i, min(i + 4, n_new)):
-            r = r_new + q
-            k = 0
-            while k + 4 <= K:  # four classes per read of the row
-                z0, z1, z2, z3 = dot4k(X, r, W, k)
-                Z[k, q] = z0 + b[k]
-                Z[k + 1, q] = z1 + b[k + 1]
-                Z[k + 2, q] = z2 + b[k + 2]
-                Z[k + 3, q] = z3 + b[k + 3]
-                k += 4
-            while k < K:
-                Z[k, q] = dot1(X, r, W, k) + b[k]
-                k += 1
+            z[q] = dot1(X, r_new + q, W, 0) + b
         # The update loops are written out here, not called: LLVM does not inline a
         # vectorised helper this size, and each call would cost reference-count updates.
         if i + 4 <= n_old:
             r = r_old + i
-            for k in range(K):
-                d0, d1, d2, d3 = D[k, i], D[k, i + 1], D[k, i + 2], D[k, i + 3]
-                for j in range(p):
-                    G[k, j] += (d0 * X[r, j] + d1 * X[r + 1, j]) + (d2 * X[r + 2, j]
-                                                                    + d3 * X[r + 3, j])
+            d0, d1, d2, d3 = d[i], d[i + 1], d[i + 2], d[i + 3]
+            for j in range(p):
+                g[j] += (d0 * X[r, j] + d1 * X[r + 1, j]) + (d2 * X[r + 2, j] + d3 * X[r + 3, j])
         else:
             for q in range(i, n_old):
                 r = r_old + q
-                for k in range(K):
-                    d0 = D[k, q]
-                    for j in range(p):
-                        G[k, j] += d0 * X[r, j]
+                d0 = d[q]
+                for j in range(p):
+                    g[j] += d0 * X[r, j]
         i += 4
 
 

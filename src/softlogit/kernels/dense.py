@@ -2,19 +2,23 @@
 
 Every kernel visits each row of X once: rows are split into the fixed chunks of
 :mod:`softlogit.kernels.partition`, each chunk into consecutive blocks of ``B`` rows
-(:func:`~softlogit.kernels.partition.block_rows`, ~16 KiB of X). For each block
-(:mod:`softlogit.kernels.blocks`): the logits go into a (K, B) float64 buffer, four rows per
-read of the coefficients; the losses and their gradient coefficients are computed over the
-whole buffer in vectorised loops (:mod:`softlogit.kernels.vecmath`'s ``exp``/``log1p``, no
-per-row libm call or branch); then the block's rows, still in L1/L2, receive the gradient
-update, four rows per load/store of the gradient. So one ``loss_gradient`` reads X exactly
-once and writes no (m, k) array. Each ``*_chunks`` kernel processes chunks ``c0 ≤ c < c1`` into
-per-chunk float64 partials (``part_l`` (n,), ``part_g`` (n, k, p), ``part_b`` (n, k));
+(:func:`~softlogit.kernels.partition.block_rows`, 16–32 KiB of X). For each block
+(:mod:`softlogit.kernels.blocks`): the logits go into a float64 buffer; the losses and their
+gradient coefficients are computed over the whole buffer in vectorised loops
+(:mod:`softlogit.kernels.vecmath`'s ``exp``/``log1p``, no per-row libm call or branch); then
+the block's rows, still in L1/L2, receive the gradient update. Binary: one dot product per row,
+four rows per load/store of the gradient, the update of the previous block interleaved with
+the logits of the next. Softmax: the block products ``Z_b = X_b Wᵀ`` and ``G += D_bᵀ X_b``
+are register-blocked tiles (:mod:`softlogit.kernels.tiles`: 4 rows × 8 classes of partial
+sums held in vector registers), which do the K·p multiply-adds per row at a multiple of the
+throughput of per-class dot products. So one ``loss_gradient`` reads X exactly once and
+writes no (m, k) array. Each ``*_chunks`` kernel processes chunks ``c0 ≤ c < c1`` into
+per-chunk float64 partials (``part_l`` (n,), ``part_g``, ``part_b`` (n, k));
 :mod:`softlogit.kernels.threads` spreads chunk ranges over threads, and the partials are added
 in chunk order (thread-count independent). The public functions at the bottom do all three.
 
 Precision: logits, losses and all sums are float64 for both input dtypes (float32 values are
-widened on load).
+widened exactly on load; the softmax kernels widen a float32 block into a float64 buffer).
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ import numpy as np
 from numba import njit
 
 from softlogit.kernels.blocks import (
-    binary_block, dense_pipelined, dot1, softmax_block, softmax_hard_block,
+    binary_block, binary_pipelined, dot1, softmax_block, softmax_hard_block,
     softmax_soft_block, sum_fixed,
 )
 from softlogit.kernels.partition import block_rows
 from softlogit.kernels.threads import reduce_chunks, run_chunks
+from softlogit.kernels.tiles import (
+    pack_coefficients, packed_logits, packed_update, packed_width, unpack_logits, widened_block,
+)
 
 _JIT = dict(fastmath=False, cache=True, nogil=True, error_model="numpy")
 
@@ -46,31 +53,31 @@ def binary_loss_grad_chunks(X, w, b, y, s, B, bounds, part_l, part_g, part_b, c0
     derivative are :func:`~softlogit.kernels.blocks.binary_block`'s.
     """
     W = w.reshape((1, w.shape[0]))
-    bias = np.full(1, b)
-    Z = np.empty((1, B))
-    D = np.empty((1, B))
-    D_old = np.empty((1, B))
+    z = np.empty(B)
+    d = np.empty(B)
+    d_old = np.empty(B)
     loss = np.empty(B)
     for c in range(c0, c1):
         lsum = 0.0
         gb = 0.0
+        g = part_g[c, 0]
         end = bounds[c + 1]
         r_old, n_old = bounds[c], 0
         for r0 in range(bounds[c], end, B):
             n = min(B, end - r0)
-            dense_pipelined(X, r0, n, W, bias, Z, r_old, n_old, D_old, part_g[c])
-            binary_block(Z[0], y[r0:r0 + n], s[r0:r0 + n], n, loss, D[0])
+            binary_pipelined(X, r0, n, W, b, z, r_old, n_old, d_old, g)
+            binary_block(z, y[r0:r0 + n], s[r0:r0 + n], n, loss, d)
             lsum += sum_fixed(loss, n)
-            gb += sum_fixed(D[0], n)
-            D, D_old = D_old, D
+            gb += sum_fixed(d, n)
+            d, d_old = d_old, d
             r_old, n_old = r0, n
-        dense_pipelined(X, end, 0 * n_old, W, bias, Z, r_old, n_old, D_old, part_g[c])
+        binary_pipelined(X, end, 0 * n_old, W, b, z, r_old, n_old, d_old, g)
         part_l[c] = lsum
         part_b[c, 0] = gb
 
 
 @njit(**_JIT)
-def softmax_loss_grad_chunks(X, W, b, y_index, Y, hard, s, B, bounds, part_l, part_g, part_b,
+def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, B, bounds, part_l, part_g, part_b,
                             c0, c1):
     """Softmax cross-entropy in one pass over X, in blocks of ``B`` rows.
 
@@ -79,16 +86,22 @@ def softmax_loss_grad_chunks(X, W, b, y_index, Y, hard, s, B, bounds, part_l, pa
         zᵢ = W xᵢ + b,\\quad L = Σᵢ sᵢ ℓ(zᵢ, yᵢ),\\quad G = Σᵢ sᵢ (oᵢ − yᵢ) xᵢᵀ,
         \\quad g_b = Σᵢ sᵢ (oᵢ − yᵢ),\\quad oᵢ = \\mathrm{softmax}(zᵢ)
 
-    (soft targets: ``(Σy) oᵢ − yᵢ``). ``W`` (K, p) and ``b`` (K,) are float64. Targets are
-    ``y_index`` (m,) class indices when ``hard`` else the rows of ``Y`` (m, K); the unused one
-    may be empty. Accumulates ``L``, ``G`` (K, p), ``g_b`` (K,) per chunk. The K exponentials
-    of a block are one vector loop (:func:`~softlogit.kernels.blocks.softmax_block`).
+    (soft targets: ``(Σy) oᵢ − yᵢ``). ``Wp`` (p, Kp) is ``Wᵀ`` packed to ``Kp = 4⌈K/4⌉``
+    classes (:mod:`.tiles`), ``b`` (K,) float64. Targets are ``y_index`` (m,) class indices
+    when ``hard`` else the rows of ``Y`` (m, K); the unused one may be empty. Per block: the
+    logits by register-blocked tiles (:func:`~.tiles.packed_logits`), the K exponentials and
+    the loss across the block (:func:`~.blocks.softmax_block`), the update
+    ``Gp += X_bᵀ D_b`` by tiles (:func:`~.tiles.packed_update`). Accumulates ``L``, ``Gᵀ``
+    packed (p, Kp) and ``g_b`` (K,) per chunk.
     """
-    K = W.shape[0]
+    K = b.shape[0]
+    Kp = Wp.shape[1]
+    Xw = np.empty((B if X.itemsize != 8 else 0, X.shape[1]))  # float32 rows widened here
+    Zp = np.empty((B, Kp))
+    Dp = np.zeros((B, Kp))
     Z = np.empty((K, B))
     E = np.empty((K, B))
     D = np.empty((K + 2, B))
-    D_old = np.empty((K + 2, B))
     top = np.empty(B, np.int64)
     rest = np.empty(B)
     lse = np.empty(B)
@@ -97,10 +110,11 @@ def softmax_loss_grad_chunks(X, W, b, y_index, Y, hard, s, B, bounds, part_l, pa
         gb = part_b[c]
         lsum = 0.0
         end = bounds[c + 1]
-        r_old, n_old = bounds[c], 0
         for r0 in range(bounds[c], end, B):
             n = min(B, end - r0)
-            dense_pipelined(X, r0, n, W, b, Z, r_old, n_old, D_old, part_g[c])
+            A, a0 = widened_block(X, r0, n, Xw)
+            packed_logits(A, a0, n, Wp, Zp)
+            unpack_logits(Zp, b, n, Z)
             softmax_block(Z, E, n, top, rest, lse)
             if hard:
                 softmax_hard_block(Z, E, n, y_index[r0:r0 + n], s[r0:r0 + n], top, rest, lse,
@@ -111,9 +125,8 @@ def softmax_loss_grad_chunks(X, W, b, y_index, Y, hard, s, B, bounds, part_l, pa
             lsum += sum_fixed(loss, n)
             for k in range(K):
                 gb[k] += sum_fixed(D[k], n)
-            D, D_old = D_old, D
-            r_old, n_old = r0, n
-        dense_pipelined(X, end, 0 * n_old, W, b, Z, r_old, n_old, D_old, part_g[c])
+            pack_coefficients(D, K, n, Dp)
+            packed_update(A, a0, n, Dp, part_g[c])
         part_l[c] = lsum
 
 
@@ -155,7 +168,7 @@ def binary_hessp_chunks(X, v, vb, f, s, B, bounds, part_l, part_g, part_b, c0, c
 
 
 @njit(**_JIT)
-def softmax_hessp_chunks(X, V, vb, O, s, B, bounds, part_l, part_g, part_b, c0, c1):
+def softmax_hessp_chunks(X, Vp, vb, O, s, B, bounds, part_l, part_g, part_b, c0, c1):
     """Hessian-vector product of the softmax loss in one pass over X, in blocks of ``B`` rows.
 
     .. math::
@@ -164,19 +177,25 @@ def softmax_hessp_chunks(X, V, vb, O, s, B, bounds, part_l, part_g, part_b, c0, 
         \\qquad \\text{returns } (Σᵢ uᵢ xᵢᵀ,\\; Σᵢ uᵢ)
 
     i.e. ``(diag(o) − o oᵀ) v`` per row without forming a K×K matrix. ``O`` (m, K) holds the
-    probabilities; ``V`` (K, p) and ``vb`` (K,) are float64.
+    probabilities; ``Vp`` (p, Kp) is ``Vᵀ`` packed (:mod:`.tiles`), ``vb`` (K,) float64. The
+    block products are the register-blocked tiles of :mod:`.tiles`, as in
+    :func:`softmax_loss_grad_chunks`.
     """
-    K = V.shape[0]
+    K = vb.shape[0]
+    Kp = Vp.shape[1]
+    Xw = np.empty((B if X.itemsize != 8 else 0, X.shape[1]))  # float32 rows widened here
+    Tp = np.empty((B, Kp))
+    Up = np.zeros((B, Kp))
     T = np.empty((K, B))
-    T_old = np.empty((K, B))
     ov = np.empty(B)
     for c in range(c0, c1):
         gb = part_b[c]
         end = bounds[c + 1]
-        r_old, n_old = bounds[c], 0
         for r0 in range(bounds[c], end, B):
             n = min(B, end - r0)
-            dense_pipelined(X, r0, n, V, vb, T, r_old, n_old, T_old, part_g[c])
+            A, a0 = widened_block(X, r0, n, Xw)
+            packed_logits(A, a0, n, Vp, Tp)
+            unpack_logits(Tp, vb, n, T)
             Ob = O[r0:r0 + n]
             sb = s[r0:r0 + n]
             for i in range(n):
@@ -190,9 +209,8 @@ def softmax_hessp_chunks(X, V, vb, O, s, B, bounds, part_l, part_g, part_b, c0, 
                 for i in range(n):
                     Tk[i] = float(sb[i]) * float(Ob[i, k]) * (Tk[i] - ov[i])
                 gb[k] += sum_fixed(Tk, n)
-            T, T_old = T_old, T
-            r_old, n_old = r0, n
-        dense_pipelined(X, end, 0 * n_old, V, vb, T, r_old, n_old, T_old, part_g[c])
+            pack_coefficients(T, K, n, Up)
+            packed_update(A, a0, n, Up, part_g[c])
 
 
 @njit(**_JIT)
@@ -237,10 +255,32 @@ def binary_loss_grad(X, w, b, y, s, bounds):
     return _run(binary_loss_grad_chunks, bounds, 1, X.shape[1], X, w, b, y, s)
 
 
+def _pack(W):
+    """``Wᵀ`` (p, Kp) float64, classes zero-padded to :func:`~.tiles.packed_width`."""
+    K, p = W.shape
+    Wp = np.zeros((p, packed_width(K)))
+    Wp[:, :K] = W.T
+    return Wp
+
+
+def _run_packed(kernel, bounds, K, p, *args):
+    """:func:`_run` for the packed softmax kernels: partials (n, p, Kp) → G (K, p)."""
+    n = len(bounds) - 1
+    X = args[0]
+    args = args + (block_rows(X.shape[1] * X.dtype.itemsize, K, packed=True),)
+    part_l = np.zeros(n)
+    part_g = np.zeros((n, p, packed_width(K)))
+    part_b = np.zeros((n, K))
+    run_chunks(kernel, n, *args, bounds, part_l, part_g, part_b)
+    loss, Gp, gb = reduce_chunks(part_l, part_g, part_b)
+    return loss, np.ascontiguousarray(Gp[:, :K].T), gb
+
+
 def softmax_loss_grad(X, W, b, y_index, Y, hard, s, bounds):
     """``(Σ sᵢℓᵢ, Σ sᵢgᵢxᵢᵀ (K, p), Σ sᵢgᵢ (K,))`` — see :func:`softmax_loss_grad_chunks`."""
-    return _run(softmax_loss_grad_chunks, bounds, W.shape[0], X.shape[1],
-                X, W, b, y_index, Y, hard, s)
+    K, p = W.shape
+    return _run_packed(softmax_loss_grad_chunks, bounds, K, p, X, _pack(W), b, y_index, Y,
+                       hard, s)
 
 
 def binary_hessp(X, v, vb, f, s, bounds):
@@ -250,7 +290,8 @@ def binary_hessp(X, v, vb, f, s, bounds):
 
 def softmax_hessp(X, V, vb, O, s, bounds):
     """``(Σ uᵢxᵢᵀ (K, p), Σ uᵢ (K,))`` — see :func:`softmax_hessp_chunks`."""
-    return _run(softmax_hessp_chunks, bounds, V.shape[0], X.shape[1], X, V, vb, O, s)[1:]
+    K, p = V.shape
+    return _run_packed(softmax_hessp_chunks, bounds, K, p, X, _pack(V), vb, O, s)[1:]
 
 
 def read_pass(X, bounds):

@@ -59,12 +59,17 @@ MAX_BLOCK_ROWS = 256
 MAX_BLOCK_ENTRIES = 4096
 
 
-def block_rows(row_bytes: int, k: int = 1) -> int:
+#: Bytes of X per row block of the register-blocked softmax kernels (:mod:`.tiles`), whose
+#: update walks the block column-group by column-group and so wants it in L1/L2.
+PACKED_BLOCK_BYTES = 32 * 2**10
+
+
+def block_rows(row_bytes: int, k: int = 1, packed: bool = False) -> int:
     """Rows per block for rows of ``row_bytes`` bytes and ``k`` logits per row.
 
     A function of the shapes alone (never of the thread count), so that blocks, like chunks,
     fix the order of every sum.
     """
-    rows = BLOCK_BYTES // max(1, row_bytes)
+    rows = (PACKED_BLOCK_BYTES if packed else BLOCK_BYTES) // max(1, row_bytes)
     rows = min(rows, MAX_BLOCK_ROWS, MAX_BLOCK_ENTRIES // max(1, k))
     return int(max(MIN_BLOCK_ROWS, rows))
