@@ -25,7 +25,7 @@ from softlogit.data import DenseDesign, SparseDesign, as_design
 import warnings
 
 from softlogit.kernels import (
-    NumbaCSRDesign, NumbaDenseDesign, designs, gram, partition, vecmath,
+    NumbaCSRDesign, NumbaDenseDesign, designs, gram, partition, tiles, vecmath,
 )
 from softlogit.objective import LinearObjective
 
@@ -215,6 +215,28 @@ def test_extreme_logits_stay_finite(dtype, loss, size):
         assert np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(hv))
         np.testing.assert_allclose(f, f_ref, rtol=1e-6)
         np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("K", [1, 4, 7, 10, 16])
+def test_register_tiles_match_numpy(K):
+    # The 4-row × 8-class and 4-class tiles, their row and column remainders (n, p not
+    # multiples of 4), at an offset into X, against NumPy's products of the same values.
+    rng = np.random.default_rng(K)
+    Kp = tiles.packed_width(K)
+    for n, p in [(1, 1), (3, 5), (4, 4), (9, 7), (13, 2)]:
+        X = rng.standard_normal((n + 5, p))
+        Wp = np.zeros((p, Kp))
+        Wp[:, :K] = rng.standard_normal((p, K))
+        Zp = np.full((n + 2, Kp), np.nan)  # rows past n must stay untouched
+        tiles.packed_logits(X, 5, n, Wp, Zp)
+        np.testing.assert_allclose(Zp[:n], X[5:] @ Wp, rtol=1e-13, atol=1e-13)
+        assert np.isnan(Zp[n:]).all()
+        Dp = np.zeros((n + 2, Kp))
+        Dp[:n, :K] = rng.standard_normal((n, K))
+        Gp = rng.standard_normal((p, Kp))
+        expected = Gp + X[5:].T @ Dp[:n]
+        tiles.packed_update(X, 5, n, Dp, Gp)
+        np.testing.assert_allclose(Gp, expected, rtol=1e-13, atol=1e-13)
 
 
 def _ulps(got, ref):

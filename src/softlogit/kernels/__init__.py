@@ -4,22 +4,26 @@ Importing this package registers :class:`NumbaDenseDesign` (dense float32/float6
 order) and :class:`NumbaCSRDesign` (CSR X) with :func:`softlogit.data.register_design`; the plain
 NumPy/SciPy designs remain the ``"reference"`` backend the kernels are tested against.
 
-Modules: :mod:`.vecmath` (``exp``/``log1p`` that LLVM vectorises), :mod:`.blocks` (row blocks:
-logits into a buffer, the stable losses over the buffer, the gradient update), :mod:`.dense`
-and :mod:`.sparse` (fused loss+gradient and Hessian-vector products), :mod:`.products` (logits
-and the Newton gram), :mod:`.gram` (blocked BLAS gram for wide X), :mod:`.partition` (the fixed
-chunks and blocks), :mod:`.threads` (running chunk ranges on Numba's thread count),
-:mod:`.designs`.
+Modules: :mod:`.vecmath` (``exp``/``log1p`` that LLVM vectorises), :mod:`.simd` (a
+four-lane float64 vector type for Numba), :mod:`.tiles` (register-blocked block products of
+the softmax kernels), :mod:`.blocks` (row blocks: logits into a buffer, the stable losses over
+the buffer, the gradient update), :mod:`.dense` and :mod:`.sparse` (fused loss+gradient and
+Hessian-vector products), :mod:`.products` (logits and the Newton gram), :mod:`.gram` (blocked
+BLAS gram for wide X), :mod:`.partition` (the fixed chunks and blocks), :mod:`.threads`
+(running chunk ranges on Numba's thread count), :mod:`.designs`.
 
 All kernels are compiled with ``cache=True`` and without fast-math, except for the flags
 ``contract`` (fused multiply-add) everywhere in :mod:`.vecmath`/:mod:`.blocks` and
 ``reassoc`` on the dot products alone (:func:`.blocks.dot1`): the stability tricks of
 :mod:`softlogit.losses` rely on IEEE infinities, NaN and ordering, which those two flags keep.
+The tiles of :mod:`.tiles` use explicit ``llvm.fma`` and no flag.
 
-Compilation happens once per machine: all signatures (float32/64 × dense/CSR × binary/softmax,
-Hessian products) took 58 s on a cold cache on the shared two-core machine (the row kernels
-before the blocks: 34 s in the same conditions), a fraction of a second to load afterwards.
-Results do not depend on the number of threads (:mod:`.partition`).
+Compilation happens once per machine (Numba's cache beside these files) and is lazy: a
+signature compiles on its first use. The softmax tiles are compiled for float64 only (float32
+blocks are widened into a float64 buffer first) and are inlined into their callers
+(``inline="always"``) instead of being compiled on their own as well. Cold and warm figures
+are in BENCHMARKS.md ("Per-pass speed: kernels at the memory limit"). Results do not depend
+on the number of threads (:mod:`.partition`).
 """
 
 import hashlib
