@@ -120,3 +120,23 @@ def test_penalised_likelihood_ratio_tests_match_logistf_summary_on_sex2():
             assert t.pvalue < 0.001
         else:
             assert abs(t.pvalue - p) <= 0.0005 + 1e-12  # printed to 0.001
+
+
+def test_quasi_separation_in_both_data_sets_is_found_as_published_and_as_firthmodels_finds_it():
+    """Heinze & Schemper (2002) use the endometrial data for its quasi-complete separation:
+    NV = 1 occurs only with HG = 1 (13 of 13 rows), so the MLE of NV is +∞. In sex2 diaphragm
+    use (dia = 1) occurs only among the cases (7 of 7), likewise. Both facts are counted here
+    from the data, and the LP's answer is checked against firthmodels' own LP detector
+    (``firthmodels.separation.detect_separation``)."""
+    fm_separation = pytest.importorskip("firthmodels.separation")
+    for name, feature in (("endometrial", "NV"), ("sex2", "dia")):
+        df, y = _load(name)
+        X = df.to_numpy(np.float64)
+        assert set(y[df[feature] == 1]) == {1} and set(y[df[feature] == 0]) == {0, 1}
+        ours = softlogit.detect_separation(X, y, feature_names=list(df.columns))
+        assert not ours.complete and ours.offending() == [f"{feature} → +inf"]
+        assert ours.names == (*df.columns, "intercept")
+        ref = fm_separation.detect_separation(X, y)
+        assert ref.separation
+        np.testing.assert_array_equal(ours.infinite, ~ref.is_finite)
+        np.testing.assert_array_equal(ours.direction, ref.directions)
