@@ -18,6 +18,8 @@ Numbers, each from logistf (R), never from our own code:
   snapshot of ``model_parameters(logistf(case ~ age+oc+vic+vicl+vis+dia, sex2))``
   (``tests/testthat/_snaps/windows/model_parameters.logistf.md``).
 
+The separation check (NV and dia quasi-separated) is compared with firthmodels' LP detector.
+
 Not checked, and why: logistf's test-basic.R also asserts a null penalised log-likelihood
 L0 = −169.6506 for sex2; the intercept-only fit with the full model's Jeffreys penalty (logistf's
 ``fit.null``, ``col.fit = 1``) is −157.0847 here and in an independent SciPy maximisation, and
