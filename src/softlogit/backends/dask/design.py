@@ -98,7 +98,7 @@ class DaskDesign(Design):
         ss = s.to_delayed().ravel() if s is not None else [None] * len(xs)
         make = dask.delayed(tasks.build_chunk, pure=False)
         delayed = [make(xd, yd, sd, spec, int(off)) for xd, yd, sd, off in zip(xs, ys, ss, offsets)]
-        chunks = executor.materialize(delayed)
+        chunks = executor.materialize(delayed, near=X)
         y_shape = (X.shape[0],) if spec.classes is not None else (X.shape[0], spec.n_classes)
         y_dtype = spec.dtype if (spec.binary or spec.classes is None) else np.intp
         nbytes = int(X.shape[0]) * int(X.shape[1]) * np.dtype(spec.dtype).itemsize

@@ -26,6 +26,8 @@ answer never depends on which worker finished first.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from softlogit.backends.dask import chunk as tasks
@@ -83,7 +85,7 @@ class LocalExecutor:
 
     kind = "local"
 
-    def materialize(self, delayed_chunks):
+    def materialize(self, delayed_chunks, near=None):
         import dask
 
         return list(dask.compute(*delayed_chunks, scheduler="threads"))
@@ -103,7 +105,8 @@ class LocalExecutor:
 
 
 class PinnedPass(list):
-    """The futures of one pass, with each task's worker and how to submit it again."""
+    """The futures of one pass, each task's worker, and for each a callable submitting it
+    again without a restriction."""
 
     def __init__(self, futures, workers, redo):
         super().__init__(futures)
@@ -119,12 +122,32 @@ class ClusterExecutor:
         self.client = client
         self._where: dict = {}  # chunk key -> the worker holding it
 
-    def materialize(self, delayed_chunks):
+    def materialize(self, delayed_chunks, near=None):
         """Compute the chunk objects on the workers; return their futures (persisted there),
-        once they are all in memory (so the first pass already knows where each one is)."""
-        futures = self.client.compute(list(delayed_chunks))
+        once they are all in memory (so the first pass already knows where each one is).
+
+        ``near``: the dask array X, one column chunk. When X is persisted each chunk is built
+        on the worker holding its X block (pinned as the passes are — a stolen build would
+        copy the block to the thief and keep both), so the chunk is the block itself."""
+        from distributed import futures_of
+
+        delayed_chunks = list(delayed_chunks)
+        holders = [None] * len(delayed_chunks)
+        if near is not None:
+            persisted = {f.key: f for f in futures_of(near)}
+            keys = [k for row in near.__dask_keys__() for k in row]
+            if len(keys) == len(delayed_chunks) and all(k in persisted for k in keys):
+                who = self.client.who_has([persisted[k] for k in keys])
+                holders = [sorted(who.get(k) or [None], key=str)[0] for k in keys]
+        if any(h is None for h in holders):
+            futures = self.client.compute(delayed_chunks)
+        else:
+            futures = PinnedPass(
+                [self.client.compute(d, workers=[h], allow_other_workers=False)
+                 for d, h in zip(delayed_chunks, holders)], holders,
+                [functools.partial(self.client.compute, d) for d in delayed_chunks])
         self.gather_none(futures)
-        return futures
+        return list(futures)
 
     def gather_none(self, futures):
         """Wait for ``futures`` without fetching them (errors as :meth:`gather` raises them)."""
@@ -174,7 +197,8 @@ class ClusterExecutor:
                                    **params)
             for i, f in zip(idx, done):
                 futures[i] = f
-        redo = [(fn, (chunks[i], *(e[i] for e in extra)), params) for i in range(len(chunks))]
+        redo = [functools.partial(self.client.submit, fn, chunks[i], *(e[i] for e in extra),
+                                  pure=False, **params) for i in range(len(chunks))]
         return PinnedPass(futures, holders, redo)
 
     def _wait(self, futures):
@@ -198,9 +222,8 @@ class ClusterExecutor:
     def _unpin_lost(self, futures: PinnedPass, alive):
         for i, f in enumerate(futures):
             if not f.done() and futures.workers[i] not in alive:
-                fn, args, params = futures.redo[i]
                 f.cancel()
-                futures[i] = self.client.submit(fn, *args, pure=False, **params)
+                futures[i] = futures.redo[i]()
                 self._where.clear()  # chunks have moved: look them up again next pass
 
     def gather(self, futures):
