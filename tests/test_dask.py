@@ -598,3 +598,24 @@ def test_inference_on_dask_gathers_no_rows_and_refuses_clearly(client, monkeypat
         est.inference(Xd, yd, cov_type="cluster", groups=np.arange(600) % 5)
     with pytest.raises(TypeError, match="marginal effects"):
         res.model.X
+
+
+def test_chunks_are_built_and_read_where_their_rows_are(client):
+    """With X persisted, each chunk is built on the worker holding its X block (the chunk is
+    then that block, no copy), and every task of a pass is pinned to its chunk's worker: work
+    stealing moved tasks and made workers fetch copies of others' chunks (BENCHMARKS.md)."""
+    from softlogit.backends.dask.estimator import fit_placed
+
+    X, y = _data(m=2000, p=3)
+    Xd, yd = client.persist([da.from_array(X, chunks=250), da.from_array(y, chunks=250)])
+    distributed.wait([Xd, yd])
+    blocks = {f.key: f for f in distributed.futures_of(Xd)}
+    keys = [k for row in Xd.__dask_keys__() for k in row]
+    x_where = client.who_has([blocks[k] for k in keys])  # before the fit
+    _, design = fit_placed(softlogit.LogisticRegression(tol=TOL), Xd, yd)
+    c_where = client.who_has(design.chunks)
+    assert all(set(c_where[c.key]) <= set(x_where[k]) for k, c in zip(keys, design.chunks))
+    futures = design.executor.map(lambda chunk: __import__("distributed").get_worker().address,
+                                  design.chunks)
+    ran_on = client.gather(list(futures))
+    assert ran_on == [list(c_where[c.key])[0] for c in design.chunks]
