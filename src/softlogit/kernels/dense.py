@@ -179,15 +179,13 @@ def softmax_hessp_chunks(X, Vp, vb, O, s, B, bounds, part_l, part_g, part_b, c0,
     i.e. ``(diag(o) − o oᵀ) v`` per row without forming a K×K matrix. ``O`` (m, K) holds the
     probabilities; ``Vp`` (p, Kp) is ``Vᵀ`` packed (:mod:`.tiles`), ``vb`` (K,) float64. The
     block products are the register-blocked tiles of :mod:`.tiles`, as in
-    :func:`softmax_loss_grad_chunks`.
+    :func:`softmax_loss_grad_chunks`; ``u`` is formed row by row in the packed buffer itself
+    (no transcendental function, and the rows of ``O`` are read contiguously).
     """
     K = vb.shape[0]
     Kp = Vp.shape[1]
     Xw = np.empty((B if X.itemsize != 8 else 0, X.shape[1]))  # float32 rows widened here
-    Tp = np.empty((B, Kp))
-    Up = np.zeros((B, Kp))
-    T = np.empty((K, B))
-    ov = np.empty(B)
+    Tp = np.zeros((B, Kp))
     for c in range(c0, c1):
         gb = part_b[c]
         end = bounds[c + 1]
@@ -195,22 +193,17 @@ def softmax_hessp_chunks(X, Vp, vb, O, s, B, bounds, part_l, part_g, part_b, c0,
             n = min(B, end - r0)
             A, a0 = widened_block(X, r0, n, Xw)
             packed_logits(A, a0, n, Vp, Tp)
-            unpack_logits(Tp, vb, n, T)
-            Ob = O[r0:r0 + n]
-            sb = s[r0:r0 + n]
             for i in range(n):
-                ov[i] = 0.0
-            for k in range(K):
-                Tk = T[k]
-                for i in range(n):
-                    ov[i] += float(Ob[i, k]) * Tk[i]
-            for k in range(K):
-                Tk = T[k]
-                for i in range(n):
-                    Tk[i] = float(sb[i]) * float(Ob[i, k]) * (Tk[i] - ov[i])
-                gb[k] += sum_fixed(Tk, n)
-            pack_coefficients(T, K, n, Up)
-            packed_update(A, a0, n, Up, part_g[c])
+                ov = 0.0
+                for k in range(K):
+                    Tp[i, k] += vb[k]
+                    ov += float(O[r0 + i, k]) * Tp[i, k]
+                si = float(s[r0 + i])
+                for k in range(K):
+                    u = si * float(O[r0 + i, k]) * (Tp[i, k] - ov)
+                    Tp[i, k] = u
+                    gb[k] += u
+            packed_update(A, a0, n, Tp, part_g[c])
 
 
 @njit(**_JIT)
