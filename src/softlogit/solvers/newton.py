@@ -51,7 +51,6 @@ and is listed in ``info["fallbacks"]``):
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
@@ -133,27 +132,15 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         # inner solve: the Newton direction
         if use_cholesky:
             d, problem = _cholesky_direction(objective, theta, g, null)
-            if problem:
-                fallback(*problem)
         else:
             forcing = min(0.5, np.sqrt(grad_norm(g) / track.rule.reference_norm))
             d, n_cg, problem = _cg_direction(objective.hessian_operator(theta), g, forcing,
                                              cg_max_iter, objective.dtype)
             track.info["cg_iterations"] = track.info.get("cg_iterations", 0) + n_cg
-            if problem:
-                fallback(*problem)
-        if d is None:  # the Hessian overflowed: nothing to fall back on, stop and say why
-            track.info["hessian_overflow"] = True
-            reason = problem[1]
-            break
-        if null is not None:
-            d -= null @ (null.T @ d)
         # line search, falling back to steepest descent
-        step, reason = step_or_gradient_step(fun_grad, theta, f, g, d, dtype=objective.dtype,
-                                             fallback=fallback, name="Newton")
+        step, reason = newton_step(track, fun_grad, theta, f, g, d, problem, null,
+                                   objective.dtype, fallback, "Newton")
         if step is None:
-            track.info["line_search_failures"] = 1
-            track.n_iter += 1
             break
         theta, f, g = step.theta, step.value, step.grad
         # check
@@ -161,6 +148,29 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         reason = track.record(theta, f, grad_norm(g))
         reason = reason or stall.update(f, track.grad_norms[-1])
     return track.result(final_params(objective, theta), reason)
+
+
+def newton_step(track, fun_grad, theta, f, g, d, problem, null, dtype, fallback, name):
+    """The tail of a Newton-type iteration, shared with sub-sampled Newton: report the inner
+    solve's ``problem``, stop on an overflowed Hessian (``d`` is ``None``), project ``d`` off
+    the known null space, then the line search (falling back to ``−∇J``).
+
+    Returns ``(step, reason)``; ``step`` is ``None`` when the solver must stop for ``reason``
+    (recorded in ``track.info`` as ``hessian_overflow`` or ``line_search_failures``).
+    """
+    if problem:
+        fallback(*problem)
+    if d is None:  # the Hessian overflowed: nothing to fall back on, stop and say why
+        track.info["hessian_overflow"] = True
+        return None, problem[1]
+    if null is not None:
+        d = d - null @ (null.T @ d)
+    step, reason = step_or_gradient_step(fun_grad, theta, f, g, d, dtype=dtype,
+                                         fallback=fallback, name=name)
+    if step is None:
+        track.info["line_search_failures"] = 1
+        track.n_iter += 1
+    return step, reason
 
 
 def prefers_cholesky(objective) -> bool:

@@ -57,9 +57,9 @@ from softlogit.objective import LinearObjective
 from softlogit.solvers.common import (StallDetector, final_params, hessian_flops,
                                       initial_params, with_verbose)
 from softlogit.solvers.iteration import Tracker
-from softlogit.solvers.linesearch import (FallbackLog, objective_fun_grad,
-                                          step_or_gradient_step)
-from softlogit.solvers.newton import _cg_direction, _cholesky_direction, known_null_space
+from softlogit.solvers.linesearch import FallbackLog, objective_fun_grad
+from softlogit.solvers.newton import (_cg_direction, _cholesky_direction, known_null_space,
+                                      newton_step)
 from softlogit.solvers.registry import register
 from softlogit.solvers.result import grad_norm
 
@@ -156,20 +156,10 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
                                              min(objective.n_params, CG_MAX_ITER),
                                              objective.dtype)
             track.info["cg_iterations"] = track.info.get("cg_iterations", 0) + n_cg
-        if problem:
-            fallback(*problem)
-        if d is None:  # the Hessian overflowed in X's dtype: stop and say why
-            track.info["hessian_overflow"] = True
-            reason = problem[1]
-            break
-        if null is not None:
-            d -= null @ (null.T @ d)
         # line search on the full objective, falling back to steepest descent
-        step, reason = step_or_gradient_step(fun_grad, theta, f, g, d, dtype=objective.dtype,
-                                             fallback=fallback, name="sub-sampled Newton")
+        step, reason = newton_step(track, fun_grad, theta, f, g, d, problem, null,
+                                   objective.dtype, fallback, "sub-sampled Newton")
         if step is None:
-            track.info["line_search_failures"] = 1
-            track.n_iter += 1
             break
         old_norm = grad_norm(g)
         theta, f, g = step.theta, step.value, step.grad
