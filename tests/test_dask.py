@@ -379,6 +379,10 @@ def test_cli_dask_errors_are_one_line(client, table_files, capsys):
     assert "no such file" in capsys.readouterr().err
     assert _cli("fit", table_files / "ds", "--dask", addr, "--target", "nope") == 1
     assert "target column 'nope' not found" in capsys.readouterr().err
+    assert _cli("fit", table_files / "ds", "--dask", addr, "--inference") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --inference is not available with --dask") and \
+        err.count("\n") == 1
 
 
 def test_estimator_on_a_parquet_dataset_with_column_selections(client, table_files):

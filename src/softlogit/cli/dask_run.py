@@ -136,6 +136,13 @@ def run_fit(args, console) -> int:
 
     if not 0 <= args.test_size < 1:
         raise DataError(f"--test-size must be in [0, 1); got {args.test_size}")
+    not_here = [name for name, given in (
+        ("--inference", getattr(args, "inference", False)),
+        ("--cluster", getattr(args, "cluster", None) is not None),
+        ("--C auto", getattr(args, "C", None) == "auto")) if given]
+    if not_here:
+        raise DataError(f"{' and '.join(not_here)} {'is' if len(not_here) == 1 else 'are'} not "
+                        "available with --dask (in Python, est.inference takes dask arrays)")
     from softlogit.cli.metrics import check_threshold
 
     out = output_directory(args.out) if args.out else None
