@@ -239,6 +239,36 @@ def test_objective_for_a_device_fit_has_zero_gradient_and_inference_on_host(data
     assert est.coef_.device == DEV
 
 
+def test_balanced_class_weights_need_every_class_on_host_and_device(data):
+    # objective_for with the fitted classes on rows where one class is absent: both paths refuse
+    X, _, yk, _ = data
+    rows = yk != 2
+    host = SoftmaxRegression(class_weight="balanced").fit(X, yk)
+    with pytest.raises(ValueError, match=r"needs samples of every class; \[2\] have none"):
+        host.objective_for(X[rows], yk[rows])
+    with dispatch():
+        est = SoftmaxRegression(class_weight="balanced").fit(dev(X), dev(yk))
+        with pytest.raises(ValueError, match=r"needs samples of every class; \[2\] have none"):
+            est.objective_for(dev(X[rows]), dev(yk[rows]))
+
+
+def test_a_failed_device_fit_leaves_the_fitted_arrays_where_they_were(data):
+    X, yb, _, _ = data
+
+    def stop(state):
+        raise RuntimeError("stopped")
+
+    host = LogisticRegression().fit(X, yb)
+    with dispatch():
+        device = LogisticRegression().fit(dev(X), dev(yb))
+        for est in (host, device):
+            est.set_params(callback=stop)
+            with pytest.raises(RuntimeError, match="stopped"):
+                est.fit(dev(X), dev(yb))
+    assert isinstance(host.coef_, np.ndarray) and isinstance(host.classes_, np.ndarray)
+    assert device.coef_.device == DEV and device.n_iter_.device == DEV
+
+
 def test_warm_start_on_device_continues_from_the_device_fit(data):
     X, _, yk, s = data
     kw = dict(warm_start=True, solver="lbfgs", tol=1e-8, max_iter=500)

@@ -215,22 +215,40 @@ class ArrayAPIDispatchMixin:
         return xp.take(self.classes_, index, axis=0)
 
 
+#: The fitted arrays that live on X's device (``fit_report_`` and the SGD state stay host).
+FITTED_ARRAYS = ("classes_", "coef_", "intercept_", "n_iter_")
+
+
 @contextlib.contextmanager
-def fitted_arrays_on_host(est):
-    """Inside the block a device-fitted model's arrays are host NumPy copies (for host code
-    that reads them: :mod:`softlogit.inference`); the device arrays are put back after."""
+def fitted_arrays_on_host(est, design=None):
+    """Inside the block a device-fitted model's arrays are host NumPy copies (k·p values), for
+    the host code that reads or writes them (the base class's solve and ``_store`` steps,
+    :mod:`softlogit.inference`). At its end, error or not: with ``design`` (a fit), whatever
+    arrays the block left move to that design's device, in X's namespace and, for the
+    coefficients, X's dtype (scikit-learn's array-API checks require it); without (a reader),
+    the device arrays are put back as they were."""
+    from softlogit.backends.xp.transfer import to_device, to_host
+
     saved = {}
-    for name in ("classes_", "coef_", "intercept_", "n_iter_"):
+    for name in FITTED_ARRAYS:
         value = getattr(est, name, None)
         if _candidate(value):
-            from softlogit.backends.xp.transfer import to_host
             saved[name] = value
             setattr(est, name, to_host(value))
+    before = {name: getattr(est, name, None) for name in FITTED_ARRAYS}
     try:
         yield
     finally:
-        for name, value in saved.items():
-            setattr(est, name, value)
+        if design is None:
+            for name, value in saved.items():
+                setattr(est, name, value)
+        else:
+            for name in FITTED_ARRAYS:
+                value = getattr(est, name, None)
+                if value is None or not (name in saved or value is not before[name]):
+                    continue  # a host model's arrays the block did not replace stay host
+                setattr(est, name, design.put(value) if name in ("coef_", "intercept_")
+                        else to_device(design.xp, value, design.device))
 
 
 def _xp(a):

@@ -7,18 +7,17 @@ classes); class weights, the two-class check and the separation test use per-cla
 per-sample reductions there, and only K-sized results reach the host. The shared host steps
 (the solver call, the separable refit, storing and normalising the coefficients, the SGD pass of
 ``partial_fit``) are the base class's own: they run with the fitted arrays as NumPy inside
-:func:`fitted_on_host`, which moves them to X's device afterwards.
+:func:`~softlogit.estimators.array_api.fitted_arrays_on_host`, which moves them to X's device afterwards.
 """
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 from sklearn.utils.validation import check_is_fitted
 
 from softlogit.data import as_design
-from softlogit.estimators.array_api import check_device_X
+from softlogit.estimators.array_api import check_device_X, fitted_arrays_on_host
 from softlogit.estimators.diagnostics import convergence_message, separation_message
 from softlogit.estimators.labels import (
     check_class_mass, check_partial_fit_classes, class_weights,
@@ -26,10 +25,6 @@ from softlogit.estimators.labels import (
 from softlogit.estimators.validation import check_params, penalty_args
 from softlogit.estimators.warnings import ConvergenceWarning, SeparationWarning
 from softlogit.objective import LinearObjective
-
-#: The fitted arrays that live on X's device (``fit_report_`` and the SGD state stay host).
-FITTED_ARRAYS = ("classes_", "coef_", "intercept_", "n_iter_")
-
 
 def fit_on_device(est, X, y, sample_weight):
     """Fit ``est`` on the device arrays ``(X, y, sample_weight)``; returns ``est``."""
@@ -48,7 +43,7 @@ def fit_on_device(est, X, y, sample_weight):
     monitor = None
     if penalty["penalty"] is None and Y is None:
         monitor = DeviceSeparationMonitor(objective, codes, onehot)
-    with fitted_on_host(est, design):
+    with fitted_arrays_on_host(est, design):
         result = est._solve(objective, est._warm_params(objective, host_classes),
                             _combine(est.callback, monitor))
         if monitor is not None and monitor.separating_params is not None:
@@ -75,7 +70,7 @@ def partial_fit_on_device(est, X, y, classes, sample_weight):
         est, X, y, sample_weight, fitted_classes=host_classes,
         n_features=est.n_features_in_ if fitted else None)
     sw_sum = float(to_host(design.xp.sum(sw)))
-    with fitted_on_host(est, design):
+    with fitted_arrays_on_host(est, design):
         est._partial_fit_batch(
             host_classes, sw_sum, fitted,
             lambda **args: est._objective(design, classes, codes, None, sw, **args))
@@ -138,30 +133,6 @@ def device_objective(est, design, classes, codes, Y, sw, **penalty):
     return LinearObjective(design, targets, loss="binary" if binary else "multinomial",
                            n_classes=K, fit_intercept=est.fit_intercept, sample_weight=sw,
                            **penalty)
-
-
-@contextlib.contextmanager
-def fitted_on_host(est, design):
-    """Inside the block the fitted arrays are host NumPy (the base class's steps read and write
-    them there: k·p values); at its end, error or not, they move to X's device in X's
-    namespace (coefficients in X's dtype), as scikit-learn's array-API checks require."""
-    from softlogit.backends.xp.transfer import is_device_array, to_device, to_host
-
-    for name in FITTED_ARRAYS:
-        value = getattr(est, name, None)
-        if value is not None and is_device_array(value):
-            setattr(est, name, to_host(value))
-    try:
-        yield
-    finally:
-        for name in FITTED_ARRAYS:
-            value = getattr(est, name, None)
-            if value is None or is_device_array(value):
-                continue
-            if name in ("coef_", "intercept_"):
-                setattr(est, name, design.put(value))
-            else:
-                setattr(est, name, to_device(design.xp, value, design.device))
 
 
 def _forget_feature_names(est):
