@@ -117,25 +117,3 @@ def zero4(typingctx):
 
     return f64x4(), codegen
 
-
-@intrinsic
-def prefetch(typingctx, ary, off):
-    """Hint the CPU to bring the cache line holding ``ary.flat[off]`` into the L2 cache
-    (``llvm.prefetch``, read, locality 2: ``prefetcht1`` on x86, so that lines prefetched
-    ahead do not evict the block being worked on from L1). Never faults, changes no result."""
-    if not (isinstance(ary, types.Array) and ary.layout == "C"
-            and isinstance(off, types.Integer)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        off = context.cast(builder, args[1], sig.args[1], types.intp)
-        data = context.make_array(sig.args[0])(context, builder, args[0]).data
-        ptr = builder.bitcast(builder.gep(data, [off]), ir.IntType(8).as_pointer())
-        i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
-            "llvm.prefetch.p0i8")
-        builder.call(fn, [ptr, i32(0), i32(2), i32(1)])
-        return context.get_dummy_value()
-
-    return types.none(ary, off), codegen
