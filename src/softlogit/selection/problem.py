@@ -78,6 +78,9 @@ class PathProblem:
                                     sample_weight=self.sample_weight, penalty=None)
         objective.penalty = penalty
         objective.path_csc = csc  # the same columns, column-compressed (:mod:`.implicit_newton`)
+        full32 = self.full._float32_design() if csc is None else None
+        if full32 is not None:  # its float32 X̃: columns of the one made for all of X
+            objective._tilde_box = [np.asfortranarray(full32[:, self._flat_columns(columns)])]
         return objective
 
     # --- flat layouts ------------------------------------------------------------------------
