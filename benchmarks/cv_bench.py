@@ -253,14 +253,17 @@ def main(argv=None):
                         help="only the tools whose row name contains one of these strings")
     parser.add_argument("--sklearn-tol", nargs="*", type=float, default=[],
                         help="extra scikit-learn rows at these tol (max_iter=1000)")
+    parser.add_argument("--skip-compile", action="store_true",
+                        help="no compile-time row (only for runs without skglm rows)")
     parser.add_argument("--screening", action="store_true",
                         help="only compare the screening rules along one path")
     args = parser.parse_args(argv)
     if args.screening:
         screening_comparison()
         return 0
-    print("compile / first-call time:", {k: round(v, 2) for k, v in compile_times().items()},
-          flush=True)
+    if not args.skip_compile:
+        print("compile / first-call time:",
+              {k: round(v, 2) for k, v in compile_times().items()}, flush=True)
     for name in args.only or PROBLEMS:
         run(name, args.repeats, args.quick, args.tools, args.sklearn_tol)
     return 0
