@@ -49,10 +49,9 @@ class ModelHessianObjective(LinearObjective):
         if Xt is None:
             return super().hessian(params)
         k_out, q = self.n_logits, Xt.shape[1]
-        # the model's weights from float32 logits too (no pass of the float64 kernels)
-        P = np.asarray(params, dtype=np.float32).reshape(k_out, q)
-        Z = (Xt @ P.T).astype(np.float64)
-        factors = self.loss_fn.hessian_factors(Z[:, 0] if k_out == 1 else Z)
+        # The weights come from the exact float64 logits: float32 logits moved where the
+        # solver stops by ~1e-7 (scikit-learn's sample-weight equivalence check failed).
+        factors = self._hessian_factors(params)
         s = np.asarray(self.sample_weight, dtype=np.float64) / self.sw_sum
         H = np.empty((k_out * q, k_out * q))
         for k in range(k_out):
