@@ -211,7 +211,9 @@ class ClusterExecutor:
                 wait(list(futures), timeout=WAIT_POLL_S)
                 return
             except TimeoutError:
-                workers = self.client.scheduler_info().get("workers")
+                # nthreads() asks the scheduler now; scheduler_info() may answer from a cache
+                # without per-worker entries (distributed 2026: seen empty under load).
+                workers = self.client.nthreads()
                 if not workers:
                     raise ClusterLostError(
                         "the Dask cluster has no workers left; a pass over the data cannot "
