@@ -47,27 +47,6 @@ def _read(args, target_arg):
     return ddf, features, target
 
 
-def _check_split(classes, counts, test_size, source):
-    """The in-memory split's checks (:func:`softlogit.cli.fit.split_rows`), from the counts."""
-    m = int(np.sum(counts))
-    n_test = int(np.ceil(test_size * m))
-    n_train = m - n_test
-    few = classes[np.asarray(counts) < 2]
-    if few.size:
-        shown = ", ".join(repr(c) for c in few[:5].tolist())
-        raise DataError(f"{source}: class{'es' if few.size > 1 else ''} {shown} "
-                        f"{'have' if few.size > 1 else 'has'} a single row, too few to be in "
-                        f"both the train and the test set; --test-size 0 fits on all rows, "
-                        f"or leave those rows out")
-    if n_train < len(classes):
-        raise DataError(f"{source}: --test-size {test_size:g} leaves {n_train} training "
-                        f"row{'s' if n_train != 1 else ''} for {len(classes)} classes; use a "
-                        f"smaller --test-size (the default is 0.2)")
-    if n_test < len(classes):
-        raise DataError(f"{source}: --test-size {test_size:g} holds out {n_test} row"
-                        f"{'s' if n_test != 1 else ''}, fewer than the {len(classes)} classes; "
-                        f"use a larger --test-size, or --test-size 0 to fit on all rows")
-
 
 def _take_rows(block, split, test, block_info=None):
     """The train or test rows of one block of the labels (its global offset from Dask)."""
@@ -143,6 +122,7 @@ def run_fit(args, console) -> int:
     if not_here:
         raise DataError(f"{' and '.join(not_here)} {'is' if len(not_here) == 1 else 'are'} not "
                         "available with --dask (in Python, est.inference takes dask arrays)")
+    from softlogit.cli.fit import check_split_counts
     from softlogit.cli.metrics import check_threshold
 
     out = output_directory(args.out) if args.out else None
@@ -166,7 +146,7 @@ def run_fit(args, console) -> int:
         check_threshold(args.threshold, len(classes))
         offsets = np.concatenate([[0], np.cumsum(lengths)])[:-1].tolist()
         if args.test_size:
-            _check_split(classes, counts, args.test_size, args.data)
+            check_split_counts(classes, counts, args.test_size, args.data)
             split, test_rows = stratified_split(y, classes, counts, args.test_size, args.seed)
             train_parts = [dask.delayed(sources.split_part)(p, split, o, test=False,
                                                             source=args.data, name=target)

@@ -81,8 +81,17 @@ def split_rows(y, test_size: float, seed: int, source: str):
     from sklearn.model_selection import train_test_split
 
     classes, counts = np.unique(y, return_counts=True)
-    n_test = int(np.ceil(test_size * len(y)))
-    n_train = len(y) - n_test
+    check_split_counts(classes, counts, test_size, source)
+    return train_test_split(rows, test_size=test_size, random_state=seed, stratify=y)
+
+
+def check_split_counts(classes, counts, test_size: float, source: str) -> None:
+    """Refuse a stratified split that cannot be made: a class of one row, or too few train or
+    test rows for the classes (from the class counts alone, so a cluster can check too)."""
+    classes, counts = np.asarray(classes), np.asarray(counts)
+    m = int(counts.sum())
+    n_test = int(np.ceil(test_size * m))
+    n_train = m - n_test
     few = classes[counts < 2]
     if few.size:
         shown = ", ".join(repr(c) for c in few[:5].tolist())
@@ -98,7 +107,6 @@ def split_rows(y, test_size: float, seed: int, source: str):
         raise DataError(f"{source}: --test-size {test_size:g} holds out {n_test} row"
                         f"{'s' if n_test != 1 else ''}, fewer than the {len(classes)} classes; "
                         f"use a larger --test-size, or --test-size 0 to fit on all rows")
-    return train_test_split(rows, test_size=test_size, random_state=seed, stratify=y)
 
 
 def run(args, console) -> int:

@@ -39,10 +39,9 @@ import numpy as np
 
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.l1 import l1_value
+from softlogit.solvers.newton_cd import _backtrack  # the same Armijo rule as newton-cd
 from softlogit.solvers.result import grad_norm, optimality_gradient
 
-ARMIJO_C = 1e-4
-MAX_HALVINGS = 40
 MAX_SWEEPS = 1000
 
 
@@ -99,21 +98,6 @@ def implicit_newton_cd(objective, X_csc, params0, *, tol, max_iter, reference_no
         theta[:p] = np.where(np.abs(W) <= noise * max(np.max(np.abs(W), initial=0.0), 1e-300),
                              0.0, W)
     return track.result(theta.astype(objective.dtype, copy=False), reason)
-
-
-def _backtrack(evaluate, theta, F, opt, d, decrease, noise):
-    """Armijo backtracking on F along d (a rounding-flat F with a smaller gradient passes)."""
-    t = 1.0
-    for _ in range(MAX_HALVINGS):
-        trial = theta + t * d
-        F_t, g_t, opt_t = evaluate(trial)
-        if np.isfinite(F_t):
-            if F_t <= F + ARMIJO_C * t * decrease and (decrease < 0 or F_t < F):
-                return trial, F_t, g_t, opt_t
-            if abs(F_t - F) <= noise * abs(F) and opt_t < opt:
-                return trial, F_t, g_t, opt_t
-        t *= 0.5
-    return None
 
 
 @numba.njit(cache=True, nogil=True)
