@@ -90,17 +90,22 @@ def find_target(frame: Frame, target: str | None) -> str | None:
             raise DataError(f"{frame.source}: the svmlight format carries its own labels; "
                             f"--target does not apply")
         return None
-    names = frame.column_names
+    return target_by_name(frame.column_names, target, frame.source)
+
+
+def target_by_name(names, target: str | None, source: str) -> str:
+    """``target`` if it is one of ``names``, else the first of :data:`DEFAULT_TARGETS` found
+    (case-insensitive); one sentence naming the columns when neither is there."""
     if target is not None:
         if target not in names:
-            raise DataError(f"{frame.source}: target column {target!r} not found; "
+            raise DataError(f"{source}: target column {target!r} not found; "
                             f"columns are: {_list(names)}")
         return target
     lowered = {n.lower(): n for n in reversed(names)}
     for candidate in DEFAULT_TARGETS:
         if candidate in lowered:
             return lowered[candidate]
-    raise DataError(f"{frame.source}: no target column named {', '.join(DEFAULT_TARGETS)}; "
+    raise DataError(f"{source}: no target column named {', '.join(DEFAULT_TARGETS)}; "
                     f"give one with --target (columns are: {_list(names)})")
 
 

@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from softlogit.io.errors import DataError
-from softlogit.io.frame import DEFAULT_TARGETS, Frame
+from softlogit.io.frame import Frame, target_by_name
 
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 
@@ -52,19 +52,8 @@ def read_table(path: str):
 
 
 def find_target(columns, target, source) -> str:
-    """The target column: ``target`` if given, else the first of the CLI's default names."""
-    names = [str(c) for c in columns]
-    if target is not None:
-        if target not in names:
-            raise DataError(f"{source}: target column {target!r} not found; columns are: "
-                            f"{', '.join(names[:20])}")
-        return target
-    lowered = {n.lower(): n for n in reversed(names)}
-    for candidate in DEFAULT_TARGETS:
-        if candidate in lowered:
-            return lowered[candidate]
-    raise DataError(f"{source}: no target column named {', '.join(DEFAULT_TARGETS)}; give one "
-                    f"with --target (columns are: {', '.join(names[:20])})")
+    """The target column, by the CLI's rule (:func:`softlogit.io.frame.target_by_name`)."""
+    return target_by_name([str(c) for c in columns], target, source)
 
 
 def _is_text(dtype) -> bool:
