@@ -82,6 +82,15 @@ def dispatches(X) -> bool:
     return False
 
 
+def _routes(est, X, method) -> bool:
+    """Whether ``method`` takes the device path for X (:func:`dispatches`), after refusing X
+    of another namespace or device than a fitted model's (:func:`_check_same_namespace`)."""
+    routed = dispatches(X)
+    if hasattr(est, "coef_"):
+        _check_same_namespace(est, X, method, routed)
+    return routed
+
+
 def _check_same_namespace(est, X, method, routed):
     """Refuse X of another namespace or device than the fit's (scikit-learn's rule and words:
     a fitted model is moved explicitly, e.g. by scikit-learn's ``move_estimator_to``). Without
@@ -131,19 +140,13 @@ class ArrayAPIDispatchMixin:
 
     @available_if(_smooth_penalty)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        routed = dispatches(X)
-        if hasattr(self, "coef_"):
-            _check_same_namespace(self, X, "partial_fit", routed)
-        if routed:
+        if _routes(self, X, "partial_fit"):
             from softlogit.estimators.array_api_fit import partial_fit_on_device
             return partial_fit_on_device(self, X, y, classes, sample_weight)
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     def objective_for(self, X, y, sample_weight=None):
-        routed = dispatches(X)
-        if hasattr(self, "coef_"):
-            _check_same_namespace(self, X, "objective_for", routed)
-        if routed:
+        if _routes(self, X, "objective_for"):
             from softlogit.estimators.array_api_fit import objective_for_on_device
             return objective_for_on_device(self, X, y, sample_weight)
         return super().objective_for(X, y, sample_weight)
@@ -164,10 +167,7 @@ class ArrayAPIDispatchMixin:
         return super()._objective(X, classes, codes, Y, sw, **penalty)
 
     def decision_function(self, X):
-        routed = dispatches(X)
-        if hasattr(self, "coef_"):
-            _check_same_namespace(self, X, "decision_function", routed)
-        if not routed:
+        if not _routes(self, X, "decision_function"):
             return super().decision_function(X)
         Z = _device_logits(self, X)
         if Z.shape[1] == 1:
@@ -177,10 +177,7 @@ class ArrayAPIDispatchMixin:
         return Z
 
     def predict_proba(self, X):
-        routed = dispatches(X)
-        if hasattr(self, "coef_"):
-            _check_same_namespace(self, X, "predict_proba", routed)
-        if not routed:
+        if not _routes(self, X, "predict_proba"):
             return super().predict_proba(X)
         from softlogit.backends.xp import losses as L
         Z = _device_logits(self, X)
@@ -190,10 +187,7 @@ class ArrayAPIDispatchMixin:
         return L.softmax(xp, Z)
 
     def predict_log_proba(self, X):
-        routed = dispatches(X)
-        if hasattr(self, "coef_"):
-            _check_same_namespace(self, X, "predict_log_proba", routed)
-        if not routed:
+        if not _routes(self, X, "predict_log_proba"):
             return super().predict_log_proba(X)
         from softlogit.backends.xp import losses as L
         Z = _device_logits(self, X)
@@ -203,10 +197,7 @@ class ArrayAPIDispatchMixin:
         return L.log_softmax(xp, Z)
 
     def predict(self, X):
-        routed = dispatches(X)
-        if hasattr(self, "coef_"):
-            _check_same_namespace(self, X, "predict", routed)
-        if not routed:
+        if not _routes(self, X, "predict"):
             return super().predict(X)
         Z = _device_logits(self, X)
         xp = _xp(Z)
