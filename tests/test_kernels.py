@@ -119,13 +119,11 @@ def test_loss_gradient_and_hessian_product_match_reference(dtype, layout, loss, 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss,K", [("binary", 2), ("multinomial", 3)])
-@pytest.mark.parametrize("path", ["row-kernel", "blas-blocks"])
+@pytest.mark.parametrize("path", ["one-block", "many-blocks"])
 def test_full_hessian_gram_matches_reference(dtype, loss, K, path, monkeypatch):
-    # The rank-4 row kernel over many chunks; or blocked BLAS over blocks of 256 rows, where
-    # the syrk path (d ≥ 0, diagonal blocks) and the gemm path (softmax off-diagonal blocks,
-    # d ≤ 0) both accumulate over several blocks.
-    if path == "blas-blocks":
-        monkeypatch.setattr(designs, "GRAM_KERNEL_MAX_P", 0)
+    # Blocked BLAS over one block, or over blocks of 256 rows, where the syrk path (d ≥ 0,
+    # diagonal blocks; d ≤ 0, softmax off-diagonal blocks) accumulates over several blocks.
+    if path == "many-blocks":
         monkeypatch.setattr(gram, "GRAM_BLOCK_BYTES", 1)
     rng = np.random.default_rng(7)
     X = _data(rng, 700, 9, dtype, "C")
@@ -136,6 +134,28 @@ def test_full_hessian_gram_matches_reference(dtype, loss, K, path, monkeypatch):
     rtol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(H, ref.hessian(theta), rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_array_equal(H, H.T)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("signs", ["nonnegative", "nonpositive", "mixed"])
+def test_dense_gram_matches_float64_products(dtype, signs, monkeypatch):
+    # Every sign branch of the BLAS Gram (syrk of √d·X, −syrk of √(−d)·X, gemm), over several
+    # blocks and a shorter last one, against NumPy in float64 on the same (widened) values:
+    # float32 X gets the float64 accuracy because the scaled block is float64.
+    monkeypatch.setattr(gram, "GRAM_BLOCK_BYTES", 1)
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((700, 13)).astype(dtype)
+    d = {"nonnegative": rng.random(700), "nonpositive": -rng.random(700),
+         "mixed": rng.standard_normal(700)}[signs]
+    d[::7] = 0.0
+    H, xtd, total = gram.dense_gram(X, d)
+    X64 = X.astype(np.float64)
+    np.testing.assert_allclose(H, X64.T @ (d[:, None] * X64), rtol=1e-12, atol=1e-11)
+    np.testing.assert_allclose(xtd, X64.T @ d, rtol=1e-12, atol=1e-11)
+    assert total == pytest.approx(d.sum(), rel=1e-14)
+    np.testing.assert_array_equal(H, H.T)
+    empty = gram.dense_gram(X[:0], d[:0])
+    assert empty[0].shape == (13, 13) and not empty[0].any() and empty[2] == 0.0
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -111,8 +111,10 @@ def test_rounding_floor_ends_with_no_progress():
     # float32 data cannot resolve a 1e-16 relative gradient: stop early and say why.
     obj = objective("breast_cancer", penalty="l1", dtype=np.float32, C=0.5)
     res = solve(obj, "newton-cd", tol=1e-16, max_iter=1000)
+    # it ends by the stall window or by a failed line search, whichever the rounding hits
+    # first; either way the reason names the rounding floor
     assert not res.converged and res.n_iter < 100
-    assert res.reason.startswith("no progress")
+    assert "rounding floor" in res.reason
 
 
 def test_fallback_when_the_model_gives_no_descent(monkeypatch):

@@ -8,8 +8,8 @@ Modules: :mod:`.vecmath` (``exp``/``log1p`` that LLVM vectorises), :mod:`.simd` 
 four-lane float64 vector type for Numba), :mod:`.tiles` (register-blocked block products of
 the softmax kernels), :mod:`.blocks` (row blocks: logits into a buffer, the stable losses over
 the buffer, the gradient update), :mod:`.dense` and :mod:`.sparse` (fused loss+gradient and
-Hessian-vector products), :mod:`.products` (logits and the Newton gram), :mod:`.gram` (blocked
-BLAS gram for wide X), :mod:`.partition` (the fixed chunks and blocks), :mod:`.threads`
+Hessian-vector products), :mod:`.products` (logits), :mod:`.gram` (the Newton
+Gram by blocked BLAS), :mod:`.partition` (the fixed chunks and blocks), :mod:`.threads`
 (running chunk ranges on Numba's thread count), :mod:`.designs`.
 
 All kernels are compiled with ``cache=True`` and without fast-math, except for the flags

@@ -23,7 +23,6 @@ from softlogit.kernels.partition import COPY_BLOCK_BYTES, nnz_bounds, row_bounds
 
 #: Widest X whose Hessian block is built by the rank-4 row kernel (its (p, p) float64 partials
 #: stay in L2); wider X goes through blocked BLAS ``syrk``/``gemm``.
-GRAM_KERNEL_MAX_P = 512
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -151,11 +150,10 @@ class NumbaDenseDesign(DenseDesign):
             return super().gram(d)
         d = np.asarray(d)
         self.count_pass()
-        if p > GRAM_KERNEL_MAX_P:
-            return dense_gram(self.X, d)
-        H, xtd, _ = products.gram(self.X, d, row_bounds(m, p * p))
+        H, xtd, _ = dense_gram(self.X, d)
         self._last_wsum = (d.copy(), xtd)
-        return H.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore"):  # a float32 overflow shows as inf; Newton reports it
+            return H.astype(self.dtype, copy=False)
 
     def wsum_rows(self, d):
         last = getattr(self, "_last_wsum", None)

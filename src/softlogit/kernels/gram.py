@@ -1,18 +1,27 @@
 """Blocked ``Xᵀ diag(d) X`` for Newton's Hessian, one pass over X in cache-sized row blocks.
 
 For each block ``X_b`` of consecutive rows (in order) the block's contribution is computed by
-BLAS and added to a float64 accumulator:
+BLAS-3 and added to a float64 accumulator:
 
 .. math::
 
-    Xᵀ \\mathrm{diag}(d) X = Σ_b X_bᵀ \\mathrm{diag}(d_b) X_b
+    Xᵀ \\mathrm{diag}(d) X = Σ_b X_bᵀ \\mathrm{diag}(d_b) X_b = ± Σ_b A_bᵀ A_b,
+    \\qquad A_b = \\sqrt{|d_b|} ⊙ X_b
 
-When every ``d ≥ 0`` (the sigmoid weights ``h(1−h)``, the softmax diagonal blocks
-``oₖ(1−oₖ)``) the block term is the symmetric rank-update ``A_bᵀ A_b`` with
-``A_b = √d_b ⊙ X_b`` (BLAS ``syrk``: half the flops of ``gemm``); otherwise (the softmax
-off-diagonal blocks ``−oₖ oₗ``) it is ``X_bᵀ (d_b ⊙ X_b)`` by ``gemm``. The only temporary is
-one scaled block. BLAS threads inside each block product; the blocks are added in a fixed
-order, so the result does not depend on Numba's thread count.
+when ``d`` has one sign — the sigmoid weights ``h(1−h) ≥ 0``, the softmax diagonal blocks
+``oₖ(1−oₖ) ≥ 0`` and off-diagonal blocks ``−oₖ oₗ ≤ 0`` — so every block is one symmetric
+rank-update (BLAS ``dsyrk``: half the flops of ``gemm``); mixed signs take ``gemm``,
+``X_bᵀ (d_b ⊙ X_b)``. ``A_b`` is written in column-major (Fortran) order, the layout in
+which ``dsyrk`` runs at full speed without a copy, and always in float64 (float32 X is
+widened in the same write), so the Gram of float32 X has the float64 accuracy of the
+reference. The same blocks give ``Xᵀd = Σ_b A_bᵀ \\sqrt{|d_b|}`` (± as above) and ``Σd`` for
+the intercept's row of the Hessian, so the whole (p+1)² block costs one pass.
+
+Why BLAS and not a Numba loop: the Gram is the one product here that is compute-bound
+(``p/2`` multiply-adds per element read), where a tuned BLAS-3 kernel is 5–10× faster than a
+rank-4 loop (measured on the 2-core AVX2 machine: 10,100 × 101, 3.8 ms for one-thread
+``dsyrk`` on the Fortran block against 22–55 ms for the loop on two threads). The blocks are
+added in a fixed order, so the result does not depend on Numba's thread count.
 """
 
 from __future__ import annotations
@@ -20,31 +29,42 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
-#: Bytes of one scaled block (it stays in the last-level cache while BLAS reads it).
-GRAM_BLOCK_BYTES = 8 * 2**20
+#: Bytes of one scaled float64 block (it stays in the last-level cache while BLAS reads it).
+GRAM_BLOCK_BYTES = 4 * 2**20
 
 
-def _block_rows(p: int, itemsize: int) -> int:
-    return int(max(256, GRAM_BLOCK_BYTES // max(1, p * itemsize)))
+def _block_rows(p: int) -> int:
+    return int(max(256, GRAM_BLOCK_BYTES // max(1, 8 * p)))
 
 
-def dense_gram(X: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """``Xᵀ diag(d) X`` (p, p) in X's dtype, accumulated over row blocks in float64."""
+def dense_gram(X: np.ndarray, d: np.ndarray):
+    """``(Xᵀ diag(d) X, Xᵀd, Σd)``: the (p, p) float64 Gram (symmetric), (p,) and a float.
+
+    One pass over X in row blocks (module doc). ``d`` is any real vector of length m.
+    """
     m, p = X.shape
-    d = np.asarray(d, dtype=X.dtype)
-    rows = _block_rows(p, X.dtype.itemsize)
-    H = np.zeros((p, p), dtype=np.float64)
-    symmetric = bool(np.all(d >= 0))
-    syrk = blas.dsyrk if X.dtype == np.float64 else blas.ssyrk
+    d = np.asarray(d, dtype=np.float64)
+    rows = min(m, _block_rows(p))
+    H = np.zeros((p, p), order="F")
+    xtd = np.zeros(p)
+    if m == 0:
+        return H, xtd, 0.0
+    sign = 1.0 if d.min() >= 0 else (-1.0 if d.max() <= 0 else 0.0)
+    buf = np.empty((rows, p), order="F")
     for r0 in range(0, m, rows):
         Xb = X[r0:r0 + rows]
         db = d[r0:r0 + rows]
-        if symmetric:
-            A = np.sqrt(db)[:, None] * Xb
-            # syrk with trans=1 returns the upper triangle of Aᵀ A (A in Fortran view: no copy).
-            H += syrk(1.0, A.T, trans=0, lower=0) if A.flags.c_contiguous else syrk(1.0, A, trans=1)
+        n = Xb.shape[0]
+        A = buf if n == rows else np.empty((n, p), order="F")
+        if sign:
+            root = np.sqrt(db * sign)
+            np.multiply(Xb, root[:, None], out=A)
+            # C := AᵀA + C (upper triangle), in place on the Fortran-ordered accumulator
+            H = blas.dsyrk(sign, A, c=H, beta=1.0, trans=1, lower=0, overwrite_c=1)
+            xtd += sign * (A.T @ root)
         else:
-            H += Xb.T @ (db[:, None] * Xb)
-    if symmetric:
-        H = np.triu(H) + np.triu(H, 1).T
-    return H.astype(X.dtype, copy=False)
+            np.multiply(Xb, db[:, None], out=A)
+            H += Xb.T @ A
+            xtd += Xb.T @ db
+    H = np.triu(H) + np.triu(H, 1).T  # exactly symmetric (gemm's halves differ by rounding)
+    return np.ascontiguousarray(H), xtd, float(d.sum())

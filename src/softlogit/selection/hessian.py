@@ -2,7 +2,7 @@
 
 Along an L1 path almost all the time went into forming ``H = X̃ᵀ diag(d) X̃`` on the screened
 columns (measured, 8000 × 200, 10 Cs, 5 folds: 12 of 20 s in the row kernel of
-:func:`softlogit.kernels.products.gram`). The Hessian here only builds the *model* that the
+the rank-4 Numba row kernel the dense designs used then). The Hessian here only builds the *model* that the
 coordinate descent minimises: the gradient, the line search and the stopping rule use the exact
 float64 objective, so a model Hessian rounded to float32 changes where the solver stops by
 nothing but the extra outer iteration it may cost (the answer still meets the same

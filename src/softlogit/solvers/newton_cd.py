@@ -136,8 +136,11 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
             if step is None:
                 track.n_iter += 1
                 track.info["line_search_failures"] = 1
+                # In exact arithmetic a small enough proximal-gradient step always
+                # decreases F, so this is the rounding floor of X's precision.
                 reason = ("line search failed: neither the Newton model nor a proximal "
-                          "gradient step decreases the objective")
+                          "gradient step decreases the objective within its "
+                          f"{np.dtype(objective.dtype).name} precision (rounding floor)")
                 break
             message = ("the Newton model gave no descent step; took a proximal gradient "
                        "step instead")
