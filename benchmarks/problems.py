@@ -160,8 +160,8 @@ SUITE = {
             dict(kind="float32", m=1_000_000, p=100)),
     "S11": ("binary, sparse text-like CSR 60,000×20,000, ~50 nnz/row",
             dict(kind="text", m=60_000, p=20_000, nnz_row=50)),
-    "S12": ("binary, misspecified (labels from interactions and squares), 400,000×50 float64",
-            dict(kind="misspecified", m=400_000, p=50)),
+    "S12": ("binary, misspecified (labels from interactions and squares), 1,200,000×50 float64",
+            dict(kind="misspecified", m=1_200_000, p=50)),
 }
 QUICK_DIVISOR = 50
 #: ``run.py --quick`` (``make bench-quick``, the harness's smoke test, under a minute): one

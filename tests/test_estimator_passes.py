@@ -7,27 +7,31 @@ import sklearn.utils.validation as skv
 from numpy.testing import assert_array_equal
 
 import softlogit
-import softlogit.objective.linear as linear
+import softlogit.data.dense as dense_design
+import softlogit.kernels.designs as kernel_designs
 from softlogit.estimators import labels
 
 
 def _count_full_reads(monkeypatch, shape):
     """Count calls of the two finiteness checks (scikit-learn's and the objective's) on X."""
     seen = []
-    sk_check, own_check = skv._assert_all_finite, linear._check_finite
+    sk_check = skv._assert_all_finite
 
     def sk(X, *a, **k):
         if getattr(X, "size", 0) == shape[0] * shape[1]:
             seen.append("sklearn")
         return sk_check(X, *a, **k)
 
-    def own(values, *a, **k):
-        if values.size == shape[0] * shape[1]:
-            seen.append("objective")
-        return own_check(values, *a, **k)
-
     monkeypatch.setattr(skv, "_assert_all_finite", sk)
-    monkeypatch.setattr(linear, "_check_finite", own)
+    for module in (dense_design, kernel_designs):  # the designs' finiteness check
+        own_check = module.check_finite_values
+
+        def own(values, *a, _check=own_check, **k):
+            if values.size == shape[0] * shape[1]:
+                seen.append("objective")
+            return _check(values, *a, **k)
+
+        monkeypatch.setattr(module, "check_finite_values", own)
     return seen
 
 

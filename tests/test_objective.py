@@ -464,7 +464,7 @@ def test_finite_check_accepts_values_whose_sum_overflows():
 def test_finite_check_counts_bad_entries_across_blocks(layout):
     """Bad entries are counted exactly, also when they fall in different blocks (64-byte
     blocks here) and whatever the memory layout."""
-    from softlogit.objective.linear import _check_finite
+    from softlogit.data.base import check_finite_values
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((50, 8))
@@ -482,6 +482,6 @@ def test_finite_check_counts_bad_entries_across_blocks(layout):
         X = sp.csr_matrix(X)
     values = X.data if sp.issparse(X) else X
     with pytest.raises(ValueError, match="X contains 1 NaN and 2 infinite values"):
-        _check_finite(values, block_bytes=64)
+        check_finite_values(values, block_bytes=64)
     with pytest.raises(ValueError, match="X contains 1 NaN and 2 infinite values"):
         Obj(X, rng.integers(0, 2, 50).astype(float))

@@ -44,6 +44,13 @@ class Design(ABC):
     #: that only k·p-sized arrays reach the host.
     samples_on_device: bool = False
 
+    def check_finite(self) -> None:
+        """Refuse NaN or ±inf in X with one sentence saying how many (one read of X).
+
+        The estimator's validation, not solver work: not counted in :attr:`passes`.
+        """
+        raise NotImplementedError(f"the {self.kind} design does not check its values")
+
     def count_pass(self, n: float = 1.0) -> None:
         """Add ``n`` passes over this X (and ``n·r/m`` to the design it was taken from)."""
         self.passes = self.passes + n
@@ -136,3 +143,31 @@ class Design(ABC):
     def fused_hessian(self, loss_name, factors, sample_weight, fit_intercept):
         """``Σᵢ sᵢ Hᵢ ⊗ x̃ᵢ x̃ᵢᵀ`` (k·q, k·q), ``x̃ = (x, 1)`` with an intercept, or None."""
         return None
+
+
+def check_finite_values(values: np.ndarray, total: float | None = None,
+                        block_bytes: int = 1 << 24) -> None:
+    """Refuse NaN or infinite entries of ``values``, without an (m, p) temporary in the
+    common case.
+
+    ``np.all(np.isfinite(X))`` writes an m×p boolean array (1 GB for a 10M×100 X) and is ~8×
+    slower than a plain sum. The sum of finite values is finite unless it overflows, and any
+    NaN or inf makes it non-finite, so a finite sum proves the data clean; otherwise the
+    entries are counted block by block (to name how many are bad). ``total``: that sum, when
+    the caller has a faster way to take it (a parallel read).
+    """
+    flat = values.reshape(-1) if values.flags.contiguous else values.ravel(order="K")
+    if total is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.sum(flat, dtype=np.float64)
+    if np.isfinite(total):
+        return
+    step = max(1, block_bytes // max(flat.itemsize, 1))
+    n_nan = n_inf = 0
+    for start in range(0, flat.size, step):
+        block = flat[start:start + step]
+        n_nan += int(np.count_nonzero(np.isnan(block)))
+        n_inf += int(np.count_nonzero(np.isinf(block)))
+    if n_nan or n_inf:
+        raise ValueError(f"X contains {n_nan} NaN and {n_inf} infinite values (±infinity); "
+                         "drop or impute them before fitting")

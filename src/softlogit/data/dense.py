@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from softlogit.data.base import Design
+from softlogit.data.base import Design, check_finite_values
 
 
 class DenseDesign(Design):
@@ -34,6 +34,9 @@ class DenseDesign(Design):
     def tdot(self, R):
         self.count_pass()
         return (self.X.T @ R.astype(self.dtype, copy=False)).T
+
+    def check_finite(self):
+        check_finite_values(self.X)
 
     def gram(self, d):
         self.count_pass()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from softlogit.data.base import Design
+from softlogit.data.base import Design, check_finite_values
 
 
 class SparseDesign(Design):
@@ -30,6 +30,9 @@ class SparseDesign(Design):
     @property
     def nbytes(self):
         return self.X.data.nbytes + self.X.indices.nbytes + self.X.indptr.nbytes
+
+    def check_finite(self):
+        check_finite_values(self.X.data)
 
     def dot(self, W):
         self.count_pass()
