@@ -162,3 +162,74 @@ def test_overflowing_float32_hessian_stops_with_a_reason():
         res = solve(obj, "newton-cd")
     assert not res.converged and res.n_iter == 0 and res.info["hessian_overflow"] is True
     assert "overflowed in float32" in res.reason
+
+
+# --- the model Hessian from a row sample (issue 8: the sub-sampled idea inside proximal Newton)
+
+def _tall_l1(loss, penalty="l1", ratio=None, m=24_000, p=6, seed=3):
+    """A planted sparse model on AR(0.6) columns, labels sampled (not separable)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, p))
+    for j in range(1, p):
+        X[:, j] = 0.6 * X[:, j - 1] + 0.8 * X[:, j]
+    k = 1 if loss == "binary" else 3
+    W = rng.normal(0, 1.0, (p, k)) * (rng.random((p, 1)) < 0.5)
+    Z = X @ W
+    if loss == "binary":
+        y = (rng.random(m) < 1 / (1 + np.exp(-Z[:, 0]))).astype(float)
+    else:
+        y = np.argmax(Z + rng.gumbel(size=Z.shape), axis=1)
+    return LinearObjective(X, y, loss=loss, n_classes=None if loss == "binary" else 3,
+                           penalty=penalty, l1_ratio=ratio, C=0.002)
+
+
+@pytest.mark.parametrize("loss,penalty,ratio", [("binary", "l1", None),
+                                                ("multinomial", "elasticnet", 0.5)])
+def test_sampled_hessian_reaches_the_exact_optimum(loss, penalty, ratio):
+    # The gradient, line search and stopping rule are exact, so a 600-row Hessian sample of
+    # 24,000 rows must end at the exact-Hessian optimum: same objective to 1e-10, same zeros.
+    obj = _tall_l1(loss, penalty, ratio)
+    exact = solve(obj, "newton-cd", tol=1e-10)
+    sampled = solve(obj, "newton-cd", tol=1e-10, sample_rows=600, random_state=1)
+    assert exact.converged and sampled.converged
+    f_exact, f_sampled = obj.objective_value(exact.params), obj.objective_value(sampled.params)
+    assert abs(f_sampled - f_exact) <= 1e-10 * abs(f_exact)
+    np.testing.assert_array_equal(sampled.params == 0, exact.params == 0)
+    assert 0 < np.count_nonzero(obj.unpack(exact.params)[0]) < obj.n_features * obj.n_logits
+    rows = sampled.info["sample_rows"]
+    assert rows[0] == 600 and len(rows) == sampled.n_iter
+    # each sampled model Hessian read 600/24,000 of X; the exact one reads it k(k+1)/2 times
+    assert sampled.info["passes"] < exact.info["passes"]
+
+
+def test_sampled_hessian_is_reproducible_and_grows_on_a_stall():
+    obj = _tall_l1("binary")
+    a = solve(obj, "newton-cd", tol=1e-10, sample_rows=20, random_state=5, max_iter=300)
+    b = solve(obj, "newton-cd", tol=1e-10, sample_rows=20, random_state=5, max_iter=300)
+    np.testing.assert_array_equal(a.params, b.params)
+    rows = a.info["sample_rows"]
+    # 20 rows for 7 parameters give a poor model: progress stalls and the sample grows
+    assert a.converged and rows[0] == 20 and max(rows) > 20
+    assert all(y >= x for x, y in zip(rows, rows[1:]))
+
+
+def test_sampled_hessian_auto_needs_tall_x_and_checks_its_option():
+    short = objective("wine", penalty="l1", C=0.5)
+    res = solve(short, "newton-cd", tol=1e-8, sample_rows="auto")
+    assert "sample_rows" not in res.info  # too short to sample: the exact Hessian
+    with pytest.raises(ValueError, match="sample_rows must be None, 'auto' or a positive"):
+        solve(short, "newton-cd", sample_rows="half")
+    with pytest.raises(ValueError, match="sample_rows must be a positive number"):
+        solve(short, "newton-cd", sample_rows=0)
+
+
+def test_auto_samples_the_l1_hessian_on_tall_dense_x(monkeypatch):
+    from softlogit.solvers import auto
+
+    obj = _tall_l1("binary", m=24_000, p=6)
+    assert auto.choose_solver(obj)[0] == "newton-cd"  # the exact Hessian is cheap here …
+    monkeypatch.setattr(auto, "NEWTON_CD_MAX_FLOPS", 0)  # … so pretend it is not
+    name, reason = auto.choose_solver(obj)
+    assert name == "newton-cd" and "row sample" in reason
+    res = solve(obj, "auto", tol=1e-8)
+    assert res.info["auto_choice"] == "newton-cd" and res.info["sample_rows"][0] == 5000

@@ -53,6 +53,7 @@ from softlogit.solvers.newton import hessian_overflow_message, known_null_space
 from softlogit.solvers.l1 import l1_value, soft_threshold
 from softlogit.solvers.registry import register
 from softlogit.solvers.result import grad_norm, optimality_gradient
+from softlogit.solvers.subsampled_newton import HessianSampler
 from softlogit.solvers.warnings import LineSearchWarning, SingularHessianWarning
 
 ARMIJO_C = 1e-4
@@ -66,7 +67,8 @@ ROUNDING_ULPS = 64
 @register("newton-cd", penalties=("l1", "elasticnet", "l2", None), sparse=True,
           description="proximal Newton: coordinate descent on the exact quadratic model")
 def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
-              reference_norm=None, verbose=0, max_sweeps=MAX_SWEEPS, **_ignored):
+              reference_norm=None, verbose=0, max_sweeps=MAX_SWEEPS, sample_rows=None,
+              random_state=None, **_ignored):
     """Minimise ``f + λ₁‖W‖₁`` by proximal Newton; returns a :class:`SolverResult`.
 
     Parameters
@@ -75,6 +77,12 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     params0 : flat start vector (warm start), default zeros.
     tol, max_iter, callback, reference_norm, verbose : the shared solver options.
     max_sweeps : coordinate-descent sweeps per outer iteration.
+    sample_rows : ``None`` (the exact Hessian), ``"auto"`` or a number of rows: the model's
+        Hessian from a random row sample that grows when progress stalls, exactly as in
+        :mod:`~softlogit.solvers.subsampled_newton` (``"auto"``: its first sample size, the
+        exact Hessian when X is too short for a sample to save anything). The gradient, the
+        line search and the stopping rule stay exact, so the optimum is the same.
+    random_state : the row samples' seed (``None`` → 0), as in sub-sampled Newton.
 
     Examples
     --------
@@ -104,11 +112,15 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
         F = float(value) + l1_value(x, lam, mask)
         return F, grad, grad_norm(optimality_gradient(objective, x, grad))
 
+    sampler = HessianSampler.for_objective(objective, sample_rows, random_state)
+    if sampler is not None:
+        track.info["sample_rows"] = []
     F, g, opt = evaluate(theta)
     reason = track.record(theta, F, opt)
     while reason is None:
-        # model: exact Hessian; inner solve: coordinate descent
-        H = np.asarray(objective.hessian(theta), dtype=np.float64)
+        # model: exact (or row-sampled) Hessian; inner solve: coordinate descent
+        model = objective if sampler is None else sampler.draw(track.info["sample_rows"])
+        H = np.asarray(model.hessian(theta), dtype=np.float64)
         if not np.all(np.isfinite(H)):  # overflow in X's dtype: no model to minimise
             reason = hessian_overflow_message("Hessian", objective.dtype)
             track.info["hessian_overflow"] = True
@@ -150,10 +162,13 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
                               LineSearchWarning, stacklevel=3)
         theta, F, g, opt = step
         theta = _exact_zeros(theta, mask, noise_eps) if lam > 0 else theta
-        # check
+        # check (and grow the Hessian's sample when progress per pass stalls)
         track.n_iter += 1
+        old_opt = track.grad_norms[-1]
         reason = track.record(theta, F, opt)
         reason = reason or stall.update(F, opt)
+        if sampler is not None:
+            sampler.observe(opt / old_opt if old_opt > 0 else 0.0)
     if lam > 0:
         theta = _exact_zeros(theta, mask, noise_eps)
     return track.result(final_params(objective, theta), reason)

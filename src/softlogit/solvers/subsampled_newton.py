@@ -75,6 +75,8 @@ MIN_ROWS = 5000
 STALL_RATIO = 0.5
 #: … by this factor.
 GROWTH = 4
+#: X counts as tall (a sampled Hessian pays) from this many first samples' worth of rows.
+MIN_SAMPLES_IN_X = 4
 #: A sample of at least this fraction of the rows is replaced by all of them.
 FULL_FRACTION = 0.5
 #: CG iterations allowed per step on H_S (each r/m of a pass).
@@ -116,17 +118,9 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
     """
     if inner not in ("auto", "cholesky", "cg"):
         raise ValueError(f"inner must be 'auto', 'cholesky' or 'cg'; got {inner!r}")
-    rng = _generator(random_state)
     m = objective.n_samples
-    if not isinstance(objective.sample_weight, np.ndarray):
-        raise ValueError("subsampled-newton needs X, y and the sample weights in this "
-                         f"process; the {objective.design.kind} design keeps them elsewhere "
-                         "(use 'newton' or 'lbfgs')")
-    eligible = np.flatnonzero(objective.sample_weight > 0)
-    r = first_sample_size(objective) if sample_rows is None else int(sample_rows)
-    if r < 1:
-        raise ValueError(f"sample_rows must be a positive number of rows; got {sample_rows!r}")
-    r = _settle(r, len(eligible))
+    sampler = HessianSampler(objective, first_sample_size(objective) if sample_rows is None
+                             else sample_rows, random_state, "subsampled-newton")
     theta = initial_params(objective, params0)
     track = Tracker(objective, "subsampled-newton", tol=tol, max_iter=max_iter,
                     callback=with_verbose(callback, verbose, "subsampled-newton"),
@@ -139,11 +133,9 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
 
     f, g = fun_grad(theta)
     reason = track.record(theta, f, grad_norm(g))
-    last_ratio = np.inf
     while reason is None:
         # sample and sub-sampled Hessian
-        sub = _subsample(objective, eligible, r, rng)
-        track.info["sample_rows"].append(int(r))
+        sub = sampler.draw(track.info["sample_rows"])
         # direction
         use_cholesky = inner == "cholesky" or (inner == "auto" and prefers_cholesky(sub, m))
         track.info["inner_solver"] = track.info["inner_solver"] or (
@@ -167,12 +159,69 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
         track.n_iter += 1
         reason = track.record(theta, f, grad_norm(g))
         reason = reason or stall.update(f, track.grad_norms[-1])
-        ratio = track.grad_norms[-1] / old_norm
-        if ratio > STALL_RATIO and last_ratio > STALL_RATIO:
-            r = _settle(r * GROWTH, len(eligible))
-            ratio = 0.0  # judge the grown sample on its own iterations
-        last_ratio = ratio
+        sampler.observe(track.grad_norms[-1] / old_norm)
     return track.result(final_params(objective, theta), reason)
+
+
+class HessianSampler:
+    """The row samples behind a model Hessian: drawn afresh each iteration, grown ×``GROWTH``
+    when two iterations in a row each reduced the gradient norm by less than ``STALL_RATIO``
+    (module doc, steps 1 and 5); shared by this solver and proximal Newton
+    (:mod:`~softlogit.solvers.newton_cd`).
+
+    ``rows``: the first sample size (positive); ``random_state``: as for the solver.
+    """
+
+    def __init__(self, objective, rows, random_state, solver):
+        if not isinstance(objective.sample_weight, np.ndarray):
+            raise ValueError(f"{solver} with a sampled Hessian needs X, y and the sample "
+                             f"weights in this process; the {objective.design.kind} design "
+                             "keeps them elsewhere (use 'newton' or 'lbfgs')")
+        if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
+            raise ValueError(f"sample_rows must be a positive number of rows; got {rows!r}")
+        self.objective = objective
+        self.eligible = np.flatnonzero(objective.sample_weight > 0)
+        self.rows = _settle(int(rows), len(self.eligible))
+        self.rng = _generator(random_state)
+        self._last_ratio = np.inf
+
+    @classmethod
+    def for_objective(cls, objective, sample_rows, random_state, solver="newton-cd"):
+        """A sampler for ``sample_rows`` = an int, ``"auto"`` (the first sample size when X
+        is tall enough, :func:`is_tall`, else ``None``) or ``None`` (the exact Hessian)."""
+        if sample_rows is None:
+            return None
+        if isinstance(sample_rows, str):
+            if sample_rows != "auto":
+                raise ValueError("sample_rows must be None, 'auto' or a positive number of "
+                                 f"rows; got {sample_rows!r}")
+            if not is_tall(objective):
+                return None
+            sample_rows = first_sample_size(objective)
+        return cls(objective, sample_rows, random_state, solver)
+
+    def draw(self, log: list | None = None):
+        """The objective on a fresh sample (``objective`` itself once the sample is all
+        rows); its size is appended to ``log``."""
+        sub = _subsample(self.objective, self.eligible, self.rows, self.rng)
+        if log is not None:
+            log.append(int(self.rows))
+        return sub
+
+    def observe(self, ratio: float) -> None:
+        """Record one iteration's ``‖∇J‖`` reduction factor; grow the sample on a stall."""
+        if ratio > STALL_RATIO and self._last_ratio > STALL_RATIO:
+            self.rows = _settle(self.rows * GROWTH, len(self.eligible))
+            ratio = 0.0  # judge the grown sample on its own iterations
+        self._last_ratio = ratio
+
+
+def is_tall(objective) -> bool:
+    """Whether X (dense, in this process) has at least ``MIN_SAMPLES_IN_X`` first samples'
+    worth of rows: then a row-sampled Hessian is a small part of each iteration's cost."""
+    in_memory = isinstance(objective.sample_weight, np.ndarray)
+    return (in_memory and not objective.design.is_sparse
+            and objective.n_samples >= MIN_SAMPLES_IN_X * first_sample_size(objective))
 
 
 def prefers_cholesky(sub, m: int) -> bool:
