@@ -74,6 +74,91 @@ class WorkerMemory:
         self._thread.join()
 
 
+def balanced(client, a):
+    """``a`` persisted with its row blocks dealt round-robin to the workers (block i on
+    worker i mod n), so each worker holds an equal share whatever the scheduler would have
+    chosen (it put 6/4 or 7/3 of the 10 blocks on one worker in earlier runs)."""
+    import dask.array as da
+    import distributed
+
+    workers = sorted(client.scheduler_info()["workers"])
+    blocks = a.to_delayed().ravel()
+    futures = [client.compute(b, workers=[workers[i % len(workers)]], allow_other_workers=False)
+               for i, b in enumerate(blocks)]
+    distributed.wait(futures)
+    parts = [da.from_delayed(f, shape=(r, a.shape[1]), dtype=a.dtype)
+             for f, r in zip(futures, a.chunks[0])]
+    out = client.persist(da.concatenate(parts, axis=0))
+    distributed.wait(out)
+    return out
+
+
+def fetch_blocks(client, a):
+    """The persisted dask array ``a`` in this process, without moving its blocks."""
+    import dask.core
+    import distributed
+
+    futures = {f.key: f for f in distributed.futures_of(a)}
+    keys = list(dask.core.flatten(a.__dask_keys__()))
+    return np.concatenate(client.gather([futures[k] for k in keys]))
+
+
+def blocks_per_worker(client, a) -> dict:
+    import distributed
+
+    counts: dict = {}
+    for workers in client.who_has(distributed.futures_of(a)).values():
+        for w in workers:
+            counts[w] = counts.get(w, 0) + 1
+    return counts
+
+
+def nothing(chunk):
+    """An empty task: what a round costs without reading X."""
+    return 0.0
+
+
+def round_costs(client, X, y, repeats=20):
+    """Median seconds of one round over the placed chunks: empty (``nothing``), one gradient
+    pass, and for comparison the empty round as a task per chunk (``client.map`` pinned to
+    each chunk's worker + gather: the executor before one-task-per-worker)."""
+    import softlogit
+    from softlogit.backends.dask.estimator import prepare
+
+    design = prepare(softlogit.LogisticRegression(fit_intercept=False), X, y, None).design
+    ex = design.executor
+    W = np.zeros((1, X.shape[1]))
+    holders = ex._holders(design.chunks)
+
+    def per_chunk():
+        futures = []
+        for w in sorted(set(holders)):
+            idx = [i for i, h in enumerate(holders) if h == w]
+            futures += client.map(nothing, [design.chunks[i] for i in idx], pure=False,
+                                  workers=[w], allow_other_workers=False)
+        return sum(client.gather(futures))
+
+    runs = {
+        "empty round (one task per worker)": lambda: ex.reduce_sum(
+            ex.map(nothing, design.chunks, reduce=True)),
+        "empty round (one task per chunk, the old executor)": per_chunk,
+        "gradient round": lambda: design.fused_loss_gradient(
+            "binary", W, None, design.targets, design.weights),
+    }
+    out = {}
+    for name, run in runs.items():
+        run()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
+        out[name] = {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times)}
+    out["tasks_per_round"] = ex.tasks_last_pass
+    out["chunks"] = design.n_chunks
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -106,7 +191,8 @@ def main(argv=None):
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         rs = da.random.RandomState(0)
-        X = rs.normal(size=(m, p), chunks=(args.chunk_rows, p)).astype(np.float64)
+        X = balanced(client, rs.normal(size=(m, p), chunks=(args.chunk_rows, p))
+                     .astype(np.float64))
         w_true = np.random.default_rng(1).normal(size=p) / np.sqrt(p) * 2
         noise = rs.logistic(size=m, chunks=args.chunk_rows)
         z = X @ w_true
@@ -126,7 +212,12 @@ def main(argv=None):
         DaskMLLogistic(fit_intercept=False, solver="lbfgs", max_iter=3).fit(*small)
 
         # In-memory baseline and the reference optimum f*, on this process.
-        Xn, yn, y5n = client.compute([X, y, y5], sync=True)
+        # Fetched block by block: ``client.compute(X)`` would concatenate the blocks on one
+        # worker, and the active memory manager then keeps that worker's copies and drops
+        # the others — every later fit (either tool's) would run with X on one worker.
+        Xn, yn, y5n = (fetch_blocks(client, a) for a in (X, y, y5))
+        results["blocks_per_worker"] = blocks_per_worker(client, X)
+        print("blocks of X per worker", results["blocks_per_worker"], flush=True)
         objective = LinearObjective(Xn, yn, loss="binary", fit_intercept=False, penalty="l2",
                                     C=C)
         ref = softlogit.LogisticRegression(C=C, fit_intercept=False, solver="newton",
@@ -176,6 +267,9 @@ def main(argv=None):
                                                     max_iter=1000).fit(Xn, yn),
                 lambda est: est.coef_),
         }
+        results["rounds"] = round_costs(client, X, y)
+        print("round costs", json.dumps(results["rounds"]), flush=True)
+
         rows = {}
         wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
         for name, (make, coef_of) in tools.items():

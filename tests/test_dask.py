@@ -145,14 +145,14 @@ def test_the_client_never_holds_X(client, monkeypatch):
     """No result of a pass is m-sized: what comes back to the client stays k·p-sized."""
     X, y = _data(m=20_000, p=10, K=3)
     gathered = []
-    real_gather = executor_module.ClusterExecutor.gather
+    real_fetch = executor_module.ClusterExecutor._fetch  # every result reaches the client here
 
     def spy(self, futures):
-        out = real_gather(self, futures)
+        out = real_fetch(self, futures)
         gathered.append(sum(_nbytes(r) for r in out))
         return out
 
-    monkeypatch.setattr(executor_module.ClusterExecutor, "gather", spy)
+    monkeypatch.setattr(executor_module.ClusterExecutor, "_fetch", spy)
     Xd = client.persist(da.from_array(X, chunks=(5000, 10)))
     est = softlogit.LogisticRegression(tol=1e-8).fit(Xd, da.from_array(y, chunks=5000))
     assert est.fit_report_.converged
@@ -166,6 +166,51 @@ def _nbytes(r):
     if isinstance(r, (tuple, list)):
         return sum(_nbytes(x) for x in r)
     return int(getattr(r, "nbytes", 8))
+
+
+def test_one_task_per_worker_sums_in_chunk_order(client, monkeypatch):
+    """A pass is one task per worker; the client adds the chunks' results in chunk order (so
+    the sum equals, bit for bit, the chunk-by-chunk results added in order: no dependence on
+    placement or timing). With results too large to gather, each worker adds its own (in
+    chunk order) and the client adds the partials: equal to rounding."""
+    from softlogit.backends.dask import chunk as chunk_tasks
+    from softlogit.backends.dask import estimator as dask_estimator
+    from softlogit.objective import LinearObjective
+
+    X, y = _data(m=3000, p=5, K=3)
+    Xd, yd = client.persist([da.from_array(X, chunks=(250, 5)), da.from_array(y, chunks=250)])
+    design = dask_estimator.prepare(softlogit.SoftmaxRegression(), Xd, yd, None).design
+    ex = design.executor
+    rng = np.random.default_rng(3)
+    W, b = rng.normal(size=(3, 5)), rng.normal(size=3)
+    before = design.rounds
+    loss, GW, Gb = design.fused_loss_gradient("multinomial", W, b, design.targets,
+                                              design.weights)
+    assert design.rounds == before + 1 and design.describe()["tasks_per_pass"] == 2
+    each = ex.gather(ex.map(chunk_tasks.loss_gradient, design.chunks, loss_name="multinomial",
+                            W=W, b=b))
+    assert len(each) == design.n_chunks == 12
+    assert loss == executor_module._sum_in_order(each)[0]
+    np.testing.assert_array_equal(GW, executor_module._sum_in_order(each)[1])
+    mem = LinearObjective(X, y, loss="multinomial", n_classes=3, penalty=None)
+    np.testing.assert_allclose(GW / 3000, mem.unpack(mem.loss_gradient(mem.pack(W, b))[1])[0],
+                               rtol=1e-12, atol=1e-14)
+    H = design.hessian_sum("multinomial", W, b, True)
+    monkeypatch.setattr(executor_module, "GATHER_MAX_BYTES", 1)  # every worker adds its own
+    H_partial = design.hessian_sum("multinomial", W, b, True)
+    np.testing.assert_allclose(H_partial, H, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(H / 3000, mem.hessian(mem.pack(W, b)), rtol=1e-11, atol=1e-13)
+    with pytest.raises(TypeError, match="only be summed"):
+        ex.gather(ex.map(chunk_tasks.hessian, design.chunks, reduce=True,
+                         loss_name="multinomial", W=W, b=b, fit_intercept=True))
+
+
+def test_chunks_with_copies_are_spread_over_their_holders():
+    """Blocks held by several workers (e.g. after X was computed into the client, which
+    concatenates them on one worker) go to the least-loaded holder, not all to the first."""
+    spread = executor_module._spread
+    assert spread([{"b", "a"}] * 4) == ["a", "b", "a", "b"]
+    assert spread([{"a"}, {"a", "b"}, {"a", "b"}, set(), {"b"}]) == ["a", "b", "a", None, "b"]
 
 
 def test_default_scheduler_without_client(monkeypatch):
@@ -621,5 +666,8 @@ def test_chunks_are_built_and_read_where_their_rows_are(client):
     assert all(set(c_where[c.key]) <= set(x_where[k]) for k, c in zip(keys, design.chunks))
     futures = design.executor.map(lambda chunk: __import__("distributed").get_worker().address,
                                   design.chunks)
-    ran_on = client.gather(list(futures))
+    ran_on = design.executor.gather(futures)
     assert ran_on == [list(c_where[c.key])[0] for c in design.chunks]
+    # one task per worker holding chunks, each running over all of that worker's chunks
+    holders = {list(c_where[c.key])[0] for c in design.chunks}
+    assert len(futures) == len(holders) == design.describe()["tasks_per_pass"]

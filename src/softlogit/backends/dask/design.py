@@ -141,15 +141,15 @@ class DaskDesign(Design):
     def tdot(self, R):
         R = np.asarray(R)
         self.count_pass()
-        return self.executor.reduce_sum(self._map(_chunk_tdot, self._split(R)))
+        return self.executor.reduce_sum(self._map(_chunk_tdot, self._split(R), reduce=True))
 
     def gram(self, d):
         self.count_pass()
-        return self.executor.reduce_sum(self._map(_chunk_gram, self._split(d)))
+        return self.executor.reduce_sum(self._map(_chunk_gram, self._split(d), reduce=True))
 
     def wsum_rows(self, d):
         self.count_pass()
-        return self.executor.reduce_sum(self._map(_chunk_wsum, self._split(d)))
+        return self.executor.reduce_sum(self._map(_chunk_wsum, self._split(d), reduce=True))
 
     def column_scale(self):
         """Column means and standard deviations, combined from per-chunk ``(n, mean, M2)``
@@ -209,7 +209,7 @@ class DaskDesign(Design):
         b = None if b is None else np.asarray(b, dtype=np.float64)
         self.count_pass()
         loss, GW, Gb = self.executor.reduce_sum(
-            self._map(tasks.loss_gradient, loss_name=loss_name, W=W, b=b))
+            self._map(tasks.loss_gradient, reduce=True, loss_name=loss_name, W=W, b=b))
         return float(loss), np.asarray(GW, dtype=self.dtype), np.asarray(Gb, dtype=self.dtype)
 
     def hessian_factors(self, loss_name, W, b) -> FactorHandle:
@@ -227,7 +227,7 @@ class DaskDesign(Design):
         Vb = None if Vb is None else np.asarray(Vb, dtype=np.float64)
         self.count_pass()
         HW, Hb = self.executor.reduce_sum(self._map(
-            tasks.hessian_product, loss_name=loss_name, V=V, Vb=Vb, token=factors.token,
+            tasks.hessian_product, reduce=True, loss_name=loss_name, V=V, Vb=Vb, token=factors.token,
             W=factors.W, b=factors.b))
         return np.asarray(HW, dtype=self.dtype), np.asarray(Hb, dtype=self.dtype)
 
@@ -239,7 +239,7 @@ class DaskDesign(Design):
         k = W.shape[0]
         self.count_pass(1 + k * (k + 1) // 2)
         return self.executor.reduce_sum(self._map(
-            tasks.hessian, loss_name=loss_name, W=W, b=b, fit_intercept=bool(fit_intercept)))
+            tasks.hessian, reduce=True, loss_name=loss_name, W=W, b=b, fit_intercept=bool(fit_intercept)))
 
     def separates(self, W, b, hard_binary):
         """One pass: whether ``(W, b)`` classifies every positive-weight row correctly."""
@@ -263,7 +263,8 @@ class DaskDesign(Design):
         return lo, hi
 
     def describe(self) -> dict:
-        return dict(self.executor.describe(), chunks=self.n_chunks, tasks_per_pass=self.n_chunks,
+        return dict(self.executor.describe(), chunks=self.n_chunks,
+                    tasks_per_pass=self.executor.tasks_last_pass,
                     rounds=self.rounds)
 
 

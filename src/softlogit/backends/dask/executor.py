@@ -84,13 +84,15 @@ class LocalExecutor:
     """Chunks in this process; passes run in chunk order (module docstring)."""
 
     kind = "local"
+    tasks_last_pass = 0
 
     def materialize(self, delayed_chunks, near=None):
         import dask
 
         return list(dask.compute(*delayed_chunks, scheduler="threads"))
 
-    def map(self, fn, chunks, *extra, **params):
+    def map(self, fn, chunks, *extra, reduce=False, **params):
+        self.tasks_last_pass = 0  # no tasks: calls in this process
         columns = list(zip(chunks, *extra)) if extra else [(c,) for c in chunks]
         return [fn(*args, **params) for args in columns]
 
@@ -113,6 +115,43 @@ class PinnedPass(list):
         self.workers, self.redo = workers, redo
 
 
+class WorkerPass(PinnedPass):
+    """A pass as one task per worker: ``groups[j]`` are the chunk indices (ascending) that
+    task ``j`` processed; each task's result is the list of its chunks' results (or one
+    :class:`PartialSum`)."""
+
+    def __init__(self, futures, workers, redo, groups, n_chunks):
+        super().__init__(futures, workers, redo)
+        self.groups, self.n_chunks = groups, n_chunks
+
+
+class PartialSum:
+    """A worker's chunks' results already added (in chunk order): returned instead of the
+    list when the list would be larger than its share of :data:`GATHER_MAX_BYTES`."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def run_chunks(fn, chunks, extras, params, reduce, max_bytes):
+    """On a worker: ``fn(chunk, *extra, **params)`` for each of its chunks, in chunk order.
+
+    Returns the list of results; with ``reduce`` and results totalling more than ``max_bytes``,
+    their sum in chunk order as a :class:`PartialSum` (so a (p, p) Hessian per chunk is never
+    held, nor sent, once per chunk)."""
+    out, total, size = [], None, 0
+    for i, chunk in enumerate(chunks):
+        result = fn(chunk, *(e[i] for e in extras), **params)
+        if total is not None:
+            total = tasks.add(total, result)
+            continue
+        out.append(result)
+        size += _nbytes(result)
+        if reduce and size > max_bytes:
+            total, out = _sum_in_order(out), None
+    return PartialSum(total) if total is not None else out
+
+
 class ClusterExecutor:
     """Chunks as futures on a ``distributed`` cluster (module docstring)."""
 
@@ -120,6 +159,8 @@ class ClusterExecutor:
 
     def __init__(self, client):
         self.client = client
+        #: Tasks submitted by the latest :meth:`map` (one per worker holding chunks).
+        self.tasks_last_pass = 0
         self._where: dict = {}  # chunk key -> the worker holding it
 
     def materialize(self, delayed_chunks, near=None):
@@ -138,7 +179,7 @@ class ClusterExecutor:
             keys = [k for row in near.__dask_keys__() for k in row]
             if len(keys) == len(delayed_chunks) and all(k in persisted for k in keys):
                 who = self.client.who_has([persisted[k] for k in keys])
-                holders = [sorted(who.get(k) or [None], key=str)[0] for k in keys]
+                holders = _spread([who.get(k) for k in keys])
         if any(h is None for h in holders):
             futures = self.client.compute(delayed_chunks)
         else:
@@ -172,34 +213,45 @@ class ClusterExecutor:
     def _holders(self, chunks):
         """The worker holding each chunk future (``None`` where unknown)."""
         keys = [getattr(c, "key", None) for c in chunks]
-        unknown = [k for k in keys if k is not None and k not in self._where]
+        # who_has takes the futures (given bare keys, distributed 2026 answers {})
+        unknown = [c for c, k in zip(chunks, keys) if k is not None and k not in self._where]
         if unknown:
-            for key, workers in self.client.who_has(unknown).items():
-                if workers:
-                    self._where[key] = sorted(workers)[0]
+            who = self.client.who_has(unknown)
+            for c, worker in zip(unknown, _spread([who.get(c.key) for c in unknown])):
+                if worker is not None:
+                    self._where[c.key] = worker
         return [self._where.get(k) for k in keys]
 
-    def map(self, fn, chunks, *extra, **params):
-        """One task per chunk, ``fn(chunk, *extra_i, **params)``, each on the worker holding
-        its chunk (module docstring); returns the futures in chunk order. (No pinned task's
-        result is an input of another task — the Hessian factors are kept inside the chunks —
-        so a task lost with its worker is only ever resubmitted, never recomputed there.)"""
+    def map(self, fn, chunks, *extra, reduce=False, **params):
+        """``fn(chunk, *extra_i, **params)`` for every chunk, as ONE task per worker that
+        runs over all the chunks that worker holds (in chunk order) and returns their small
+        results together (module docstring). The parameters travel inside the tasks. Returns
+        a :class:`WorkerPass`; :meth:`gather` gives the results in chunk order.
+
+        ``reduce``: the results will only be summed (:meth:`reduce_sum`), so a worker whose
+        results would be large adds them itself. (No task result is an input of another task
+        — the Hessian factors are kept inside the chunks — so a task lost with its worker is
+        only ever resubmitted, never recomputed there.)"""
         params = self._broadcast(params)
         holders = self._holders(chunks)
-        if any(h is None for h in holders):  # not placed yet (or plain values): anywhere
-            return self.client.map(fn, chunks, *extra, pure=False, **params)
-        futures = [None] * len(chunks)
-        for worker in sorted(set(holders)):
-            idx = [i for i, h in enumerate(holders) if h == worker]
-            done = self.client.map(fn, [chunks[i] for i in idx], *[[e[i] for i in idx]
-                                                                   for e in extra],
-                                   pure=False, workers=[worker], allow_other_workers=False,
-                                   **params)
-            for i, f in zip(idx, done):
-                futures[i] = f
-        redo = [functools.partial(self.client.submit, fn, chunks[i], *(e[i] for e in extra),
-                                  pure=False, **params) for i in range(len(chunks))]
-        return PinnedPass(futures, holders, redo)
+        by_worker: dict = {}
+        for i, h in enumerate(holders):
+            by_worker.setdefault(h, []).append(i)
+        placed = sorted((w for w in by_worker if w is not None), key=str)
+        # chunks whose holder is unknown (plain values): one unrestricted task each
+        groups = [by_worker[w] for w in placed] + [[i] for i in by_worker.get(None, [])]
+        workers = placed + [None] * len(by_worker.get(None, []))
+        max_bytes = GATHER_MAX_BYTES // max(1, len(groups))
+        futures, redo = [], []
+        for idx, worker in zip(groups, workers):
+            args = (fn, [chunks[i] for i in idx], [[e[i] for i in idx] for e in extra],
+                    params, bool(reduce), max_bytes)
+            submit = functools.partial(self.client.submit, run_chunks, *args, pure=False)
+            redo.append(submit)
+            futures.append(submit() if worker is None else
+                           submit(workers=[worker], allow_other_workers=False))
+        self.tasks_last_pass = len(futures)
+        return WorkerPass(futures, workers, redo, groups, len(chunks))
 
     def _wait(self, futures):
         """Wait for ``futures`` (in place: a task pinned to a worker that has left is
@@ -223,46 +275,51 @@ class ClusterExecutor:
 
     def _unpin_lost(self, futures: PinnedPass, alive):
         for i, f in enumerate(futures):
-            if not f.done() and futures.workers[i] not in alive:
+            if futures.workers[i] is not None and not f.done() \
+                    and futures.workers[i] not in alive:
                 f.cancel()
                 futures[i] = futures.redo[i]()
+                futures.workers[i] = None
                 self._where.clear()  # chunks have moved: look them up again next pass
 
-    def gather(self, futures):
-        if not isinstance(futures, PinnedPass):
-            futures = list(futures)
+    def _fetch(self, futures):
+        """The results of the tasks of ``futures`` (one gather, after they are all done)."""
         try:
             self._wait(futures)
-            futures = list(futures)
-            return self.client.gather(futures)
+            return self.client.gather(list(futures))
         except ClusterLostError:
             raise
         except Exception as exc:  # noqa: BLE001 — re-raised below with what it means
             _raise_lost(exc)
 
+    def gather(self, futures):
+        """The per-chunk results of a pass, in chunk order."""
+        if not isinstance(futures, WorkerPass):
+            return self._fetch(futures if isinstance(futures, PinnedPass) else list(futures))
+        out = [None] * futures.n_chunks
+        for idx, part in zip(futures.groups, self._fetch(futures)):
+            if isinstance(part, PartialSum):
+                raise TypeError("a pass mapped with reduce=True can only be summed")
+            for i, r in zip(idx, part):
+                out[i] = r
+        return out
+
     def reduce_sum(self, futures):
-        """The sum of the per-chunk results, in a fixed order (module docstring)."""
-        if isinstance(futures, PinnedPass):
-            try:
-                self._wait(futures)  # every task done (or resubmitted) before summing
-            except ClusterLostError:
-                raise
-            except Exception as exc:  # noqa: BLE001 — re-raised below with what it means
-                _raise_lost(exc)
-        futures = list(futures)
-        if len(futures) == 1:
-            return self.gather(futures)[0]
-        first = self.gather(futures[:1])[0]
-        if _nbytes(first) * len(futures) <= GATHER_MAX_BYTES:
-            return _sum_in_order([first] + self.gather(futures[1:]))
-        level = futures
-        while len(level) > 1:
-            nxt = [self.client.submit(tasks.add, level[i], level[i + 1], pure=False)
-                   for i in range(0, len(level) - 1, 2)]
-            if len(level) % 2:
-                nxt.append(level[-1])
-            level = nxt
-        return self.gather(level)[0]
+        """The sum of the per-chunk results, in a fixed order: chunk order when every
+        worker sent its chunks' results; else (large results, added on the workers in chunk
+        order) the workers' partial sums in the order of their first chunks."""
+        if not isinstance(futures, WorkerPass):
+            return _sum_in_order(self._fetch(futures))
+        parts = self._fetch(futures)
+        if not any(isinstance(p, PartialSum) for p in parts):
+            out = [None] * futures.n_chunks
+            for idx, part in zip(futures.groups, parts):
+                for i, r in zip(idx, part):
+                    out[i] = r
+            return _sum_in_order(out)
+        order = sorted(range(len(parts)), key=lambda j: futures.groups[j][0])
+        return _sum_in_order([parts[j].value if isinstance(parts[j], PartialSum)
+                              else _sum_in_order(parts[j]) for j in order])
 
     def describe(self) -> dict:
         """Workers, threads and memory of the cluster (for reports)."""
@@ -274,6 +331,25 @@ class ClusterExecutor:
             "threads": sum(int(w.get("nthreads", 0)) for w in workers.values()),
             "memory_bytes": sum(int(w.get("memory_limit", 0) or 0) for w in workers.values()),
         }
+
+
+def _spread(holders_of):
+    """One worker per chunk from the workers holding a copy of it (``None`` where none):
+    in chunk order, the holder with the fewest chunks chosen so far (ties: by name).
+
+    Copies are common — computing X into the client concatenates its blocks on one worker,
+    which keeps copies of them all for a while — and taking, say, the first holder by name
+    would then put every chunk, and all the work, on that one worker."""
+    load: dict = {}
+    out = []
+    for workers in holders_of:
+        if not workers:
+            out.append(None)
+            continue
+        best = min(sorted(workers, key=str), key=lambda w: load.get(w, 0))
+        load[best] = load.get(best, 0) + 1
+        out.append(best)
+    return out
 
 
 def _raise_lost(exc):

@@ -162,14 +162,14 @@ def inference_for(est, X, y, *, cov_type="nonrobust", groups=None, sample_weight
     # One round: information, log-likelihood, class masses (and the HC0/HC1 meat).
     design.count_pass(3 if cov_type in ("HC0", "HC1") else 2)
     info, llf, mass, meat = ex.reduce_sum(design._map(
-        _first_pass, K=K, free=fit_model.free, fit_intercept=est.fit_intercept, beta=args[3],
+        _first_pass, reduce=True, K=K, free=fit_model.free, fit_intercept=est.fit_intercept, beta=args[3],
         meat=cov_type in ("HC0", "HC1")))
     info = fitted.penalized_information(info, fit_model, A, C, notes, stacklevel=5)
     bread_inv = fitted._inverse(info, model)
     if cov_type in ("HC2", "HC3"):
         design.count_pass(3)  # the logits, the leverages, the meat
         meat = ex.reduce_sum(design._map(
-            _leverage_meat, K=K, free=fit_model.free, fit_intercept=est.fit_intercept,
+            _leverage_meat, reduce=True, K=K, free=fit_model.free, fit_intercept=est.fit_intercept,
             beta=args[3], bread_inv=bread_inv, power=0.5 if cov_type == "HC2" else 1.0))
     if cov_type == "nonrobust":
         cov = bread_inv
