@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from softlogit import LogisticRegression  # noqa: E402
-from softlogit.kernels import dense, designs, partition, sparse, threads  # noqa: E402
+from softlogit.kernels import dense, designs, partition, sparse, threads, transpose  # noqa: E402
 from softlogit.objective import LinearObjective  # noqa: E402
 
 OLD_COMMIT = "514386e"
@@ -149,6 +149,7 @@ def calls(obj, theta, old_dense, old_sparse):
         bounds = partition.nnz_bounds(X.indptr, K * p)
         Wt = np.ascontiguousarray(W.T)
         Vt = np.ascontiguousarray(V.T)
+        T = transpose.Transposed(X) if sparse.uses_transpose(m, p, K) else None
         if K == 1:
             kind, yi, Y = sparse.BINARY, np.empty(0, np.intp), obj.y.astype(dt).reshape(m, 1)
             F = np.full((m, 1), 0.2, dt)
@@ -157,9 +158,9 @@ def calls(obj, theta, old_dense, old_sparse):
             F = np.full((m, K), 1.0 / K, dt)
         return {
             "read": lambda: read_csr(X, bounds),
-            "lg_new": lambda: sparse.csr_loss_grad(X, Wt, b, kind, yi, Y, s, bounds),
+            "lg_new": lambda: sparse.csr_loss_grad(X, W, b, kind, yi, Y, s, T),
             "lg_old": lambda: old_sparse.csr_loss_grad(X, Wt, b, kind, yi, Y, s, bounds),
-            "hv_new": lambda: sparse.csr_hessp(X, Vt, vb, kind, F, s, bounds),
+            "hv_new": lambda: sparse.csr_hessp(X, V, vb, kind, F, s, T),
             "hv_old": lambda: old_sparse.csr_hessp(X, Vt, vb, kind, F, s, bounds),
         }
     bounds = partition.row_bounds(m, K * p)

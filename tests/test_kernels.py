@@ -1,7 +1,8 @@
 """The fused Numba kernels (softlogit.kernels) against the reference NumPy/SciPy path.
 
 Every fused hook is compared with the reference design on the same data: float32 and float64,
-dense C- and F-ordered and CSR, binary and softmax (K = 2 and K > 2, class indices and
+dense C- and F-ordered and CSR (both CSR paths: fused row kernels and the two-phase path
+through a CSC copy, "csr-T"), binary and softmax (K = 2 and K > 2, class indices and
 probability rows), with and without sample weights and intercept, on shapes that exercise the
 chunk and block edges (m not a multiple of anything, m smaller than a chunk, p = 1). Float32
 input is compared with the float64 reference on the same values, since the kernels accumulate
@@ -25,7 +26,7 @@ from softlogit.data import DenseDesign, SparseDesign, as_design
 import warnings
 
 from softlogit.kernels import (
-    NumbaCSRDesign, NumbaDenseDesign, designs, gram, partition, tiles, vecmath,
+    NumbaCSRDesign, NumbaDenseDesign, designs, gram, partition, sparse, threads, tiles, vecmath,
 )
 from softlogit.objective import LinearObjective
 
@@ -39,11 +40,19 @@ def small_chunks(monkeypatch):
     # blocks of 6 rows inside a chunk: the four-row steps, a tail of 2, several blocks a chunk
     monkeypatch.setattr(partition, "BLOCK_BYTES", 1)
     monkeypatch.setattr(partition, "MIN_BLOCK_ROWS", 6)
+    monkeypatch.setattr(threads, "INLINE_WORK", 0)  # small calls still go to the threads
+
+
+def _csr_path(layout, monkeypatch):
+    """"csr-T": make every CSR design wide enough for the two-phase path (CSC copy)."""
+    if layout == "csr-T":
+        monkeypatch.setattr(sparse, "FUSED_MAX_WIDTH", 0)
+        monkeypatch.setattr(partition, "MIN_CHUNK_ROWS", 1)  # even 3 rows span chunks
 
 
 def _data(rng, m, p, dtype, layout, density=0.3):
     X = rng.standard_normal((m, p))
-    if layout == "csr":
+    if layout.startswith("csr"):
         X = sp.random(m, p, density=density, format="csr", random_state=rng,
                       data_rvs=rng.standard_normal)
         X.data = X.data.astype(dtype)
@@ -89,18 +98,20 @@ CASES = [
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("layout", ["C", "F", "csr"])
+@pytest.mark.parametrize("layout", ["C", "F", "csr", "csr-T"])
 @pytest.mark.parametrize("loss,soft", [("binary", False), ("binary", True),
                                        ("multinomial", False), ("multinomial", True)])
 @pytest.mark.parametrize("shape", CASES)
-def test_loss_gradient_and_hessian_product_match_reference(dtype, layout, loss, soft, shape):
+def test_loss_gradient_and_hessian_product_match_reference(dtype, layout, loss, soft, shape,
+                                                           monkeypatch):
     m, p, K = shape
+    _csr_path(layout, monkeypatch)
     rng = np.random.default_rng(hash((m, p, K, layout, loss, soft)) % 2**32)
     X = _data(rng, m, p, dtype, layout)
     y = _targets(rng, loss, m, K, soft)
     for weights, intercept in [(False, True), (True, False), (True, True)]:
         fast, ref = _pair(X, y, loss, K, weights, intercept, rng)
-        expected_kind = "numba-sparse-csr" if layout == "csr" else "numba-dense"
+        expected_kind = "numba-sparse-csr" if layout.startswith("csr") else "numba-dense"
         assert fast.design.kind == expected_kind
         theta = rng.standard_normal(fast.n_params)
         v = rng.standard_normal(fast.n_params)
@@ -115,6 +126,10 @@ def test_loss_gradient_and_hessian_product_match_reference(dtype, layout, loss, 
         assert fused is not None and fused[1].shape == (fast.n_logits, p)
         np.testing.assert_allclose(fast.hessian_product(theta, v), ref.hessian_product(theta, v),
                                    **_tol(dtype))
+        if layout.startswith("csr"):  # the path the shape selects (m = 3 spans one chunk)
+            assert (fast.design._transposed is not None) == (layout == "csr-T")
+            W64 = rng.standard_normal((K, p))
+            np.testing.assert_allclose(fast.design.dot(W64), _as64(X) @ W64.T, **_tol(dtype))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -197,23 +212,67 @@ def test_auto_picks_kernels_and_reference_stays_plain():
     assert type(as_design(sp.csc_matrix(X))) is SparseDesign
 
 
-def test_int64_indices_and_empty_rows():
+@pytest.mark.parametrize("layout", ["csr", "csr-T"])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("loss,K", [("binary", 2), ("multinomial", 5)])
+def test_empty_rows_and_columns_and_index_dtypes(layout, index_dtype, loss, K, monkeypatch):
+    _csr_path(layout, monkeypatch)
     rng = np.random.default_rng(11)
-    X = _data(rng, 40, 6, np.float64, "csr", density=0.15)
-    X.indices = X.indices.astype(np.int64)
-    X.indptr = X.indptr.astype(np.int64)
+    X = _data(rng, 40, 9, np.float64, "csr", density=0.15)
+    keep = np.ones(9)
+    keep[[0, 4]] = 0.0  # empty columns, first and inner
+    X = (X @ sp.diags(keep)).tocsr()
+    X.eliminate_zeros()
+    assert X.getnnz(axis=0)[[0, 4]].sum() == 0
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
     assert (np.diff(X.indptr) == 0).any()  # some rows have no stored entry
-    y = _targets(rng, "binary", 40, 2, soft=False)
-    fast, ref = _pair(X, y, "binary", 2, weights=True, intercept=True, rng=rng)
+    y = _targets(rng, loss, 40, K, soft=False)
+    fast, ref = _pair(X, y, loss, K, weights=True, intercept=True, rng=rng)
     theta = rng.standard_normal(fast.n_params)
+    v = rng.standard_normal(fast.n_params)
     np.testing.assert_allclose(fast.loss_gradient(theta)[1], ref.loss_gradient(theta)[1],
                                rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(fast.hessian_product(theta, v), ref.hessian_product(theta, v),
+                               rtol=1e-11, atol=1e-12)
+    assert (fast.design._transposed is not None) == (layout == "csr-T")
+
+
+def test_csc_copy_is_built_once_counted_as_one_pass_and_sized(monkeypatch):
+    _csr_path("csr-T", monkeypatch)
+    rng = np.random.default_rng(12)
+    X = _data(rng, 60, 11, np.float32, "csr", density=0.2)
+    fast, _ = _pair(X, _targets(rng, "binary", 60, 2, False), "binary", 2, weights=False,
+                    intercept=True, rng=rng)
+    design = fast.design
+    assert design.transposed_nbytes == 0 and design.passes == 0
+    theta = rng.standard_normal(fast.n_params)
+    fast.loss_gradient(theta)
+    assert design.passes == 2  # the copy's pass, then the loss pass
+    hessp = fast.hessian_operator(theta)  # its factors: one logits pass
+    hessp(theta)
+    fast.loss_gradient(theta)
+    assert design.passes == 5  # no second copy
+    C = X.tocsc()
+    copy = design._transposed
+    np.testing.assert_array_equal(copy.data, C.data)
+    np.testing.assert_array_equal(copy.rows, C.indices)
+    np.testing.assert_array_equal(copy.colptr, C.indptr)
+    assert design.transposed_nbytes == X.nnz * (4 + 4) + 8 * (11 + 1)
+
+
+def test_path_choice_depends_on_shape_only():
+    # narrow X, or X of one chunk, stays fused; wide X spanning chunks goes two-phase
+    assert not sparse.uses_transpose(60_000, 500, 1)
+    assert not sparse.uses_transpose(4, 20_000, 1)  # one chunk (fixture: 5 rows a chunk)
+    assert sparse.uses_transpose(60_000, 20_000, 1)
+    assert sparse.uses_transpose(60_000, 2_000, 5)  # 8 lanes × 2,000 columns
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss", ["binary", "multinomial"])
 @pytest.mark.parametrize("size", ["large", "huge"])
-def test_extreme_logits_stay_finite(dtype, loss, size):
+def test_extreme_logits_stay_finite(dtype, loss, size, monkeypatch):
     # |z| = 1e4, and 1e300 (3e38, float32's limit, for float32 parameters): confident right
     # and wrong predictions alike; no penalty, whose ‖w‖² would overflow legitimately.
     scale = 1e4 if size == "large" else (3e38 if dtype == np.float32 else 1e300)
@@ -221,7 +280,10 @@ def test_extreme_logits_stay_finite(dtype, loss, size):
     m, p, K = 50, 3, 4
     X = np.asarray(rng.choice([-1.0, 1.0], size=(m, p)), dtype=dtype)
     y = _targets(rng, loss, m, K, soft=False)
-    for layout_X in (X, sp.csr_matrix(X)):
+    for layout_X in (X, sp.csr_matrix(X), "csr-T"):
+        if isinstance(layout_X, str):
+            _csr_path(layout_X, monkeypatch)
+            layout_X = sp.csr_matrix(X)
         fast, ref = _pair(layout_X, y, loss, K, weights=False, intercept=True, rng=rng,
                           penalty=None)
         theta = np.zeros(fast.n_params, dtype=dtype)
@@ -299,7 +361,9 @@ def _fingerprint_run():
     """Loss, gradients and Hessian products of a few problems, as one float64 vector."""
     rng = np.random.default_rng(2024)
     out = []
-    for layout in ("C", "F", "csr"):
+    default = sparse.FUSED_MAX_WIDTH
+    for layout in ("C", "F", "csr", "csr-T"):
+        sparse.FUSED_MAX_WIDTH = 0 if layout == "csr-T" else default
         for dtype in (np.float64, np.float32):
             X = _data(rng, 997, 13, dtype, layout)
             for loss, soft in (("binary", False), ("multinomial", False), ("multinomial", True)):
@@ -310,6 +374,8 @@ def _fingerprint_run():
                 f, g = obj.loss_gradient(theta)
                 hv = obj.hessian_product(theta, rng.standard_normal(obj.n_params))
                 out.append(np.concatenate([[f], g.astype(np.float64), hv.astype(np.float64)]))
+                assert (layout == "csr-T") == (getattr(obj.design, "_transposed", None) is not None)
+    sparse.FUSED_MAX_WIDTH = default
     return np.concatenate(out)
 
 
@@ -338,6 +404,8 @@ def _fingerprint_in_subprocess(threads):
         "from softlogit.kernels import designs, partition\n"
         "partition.MIN_CHUNK_ROWS, partition.MAX_CHUNKS, designs.COPY_BLOCK_BYTES = 5, 9, 256\n"
         "partition.BLOCK_BYTES, partition.MIN_BLOCK_ROWS = 1, 6\n"
+        "from softlogit.kernels import threads\n"
+        "threads.INLINE_WORK = 0\n"
         "np.save(sys.argv[1], t._fingerprint_run())\n"
     )
     path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"softlogit-fp-{os.getpid()}.npy")
@@ -358,16 +426,17 @@ def test_partition_is_fixed_and_covers_rows():
     assert nb[0] == 0 and nb[-1] == 8 and np.all(np.diff(nb) >= 0)
 
 
-@pytest.mark.parametrize("layout", ["C", "csr"])
+@pytest.mark.parametrize("layout", ["C", "csr", "csr-T"])
 @pytest.mark.parametrize("soft", [False, True])
-def test_softmax_kernel_keeps_the_digits_of_confident_rows(layout, soft):
+def test_softmax_kernel_keeps_the_digits_of_confident_rows(layout, soft, monkeypatch):
     """A confident, correct row (logits 40 apart) has loss e^{-40} and a top-class gradient
     −e^{-40}/(1+e^{-40}): the kernels must not round them to 0 (log(1+r) and o − 1 would)."""
     X = np.array([[40.0, 0.0], [0.0, 40.0], [30.0, -5.0]])
     y = np.array([0, 1, 0])
     targets = np.eye(2)[y] if soft else y
     theta = np.array([1.0, 0.0, 0.0, 1.0])  # W = I: logits are the rows of X
-    Xd = sp.csr_matrix(X) if layout == "csr" else X
+    _csr_path(layout, monkeypatch)
+    Xd = sp.csr_matrix(X) if layout.startswith("csr") else X
     kw = dict(loss="multinomial", n_classes=2, fit_intercept=False, penalty=None)
     fast = LinearObjective(Xd, targets, backend="auto", **kw)
     ref = LinearObjective(X, targets, backend="reference", **kw)
@@ -378,3 +447,26 @@ def test_softmax_kernel_keeps_the_digits_of_confident_rows(layout, soft):
     assert f_fast == pytest.approx(expected, rel=1e-13) and f_ref == pytest.approx(expected, rel=1e-13)
     np.testing.assert_allclose(g_fast, g_ref, rtol=1e-13, atol=0)
     assert np.all(g_fast[[0, 3]] < 0)  # the top-class entries are not rounded to 0
+
+
+def test_stale_cache_is_dropped_where_numba_caches(tmp_path, monkeypatch):
+    """With NUMBA_CACHE_DIR set, Numba caches under it (not beside the sources): the
+    fingerprint check must look, and clear, there."""
+    import softlogit.kernels as kernels
+
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+    cache = kernels._cache_dir()
+    assert tmp_path in cache.parents
+    cache.mkdir(parents=True, exist_ok=True)
+    stale = [cache / "sparse.csr_hessp_chunks-1.py311.nbi", cache / "blocks.sum_fixed-2.py311.1.nbc"]
+    other = cache / "notours.f-1.py311.nbi"
+    for path in stale + [other]:
+        path.write_text("x")
+    (cache / "kernels.fingerprint").write_text("an older version")
+    kernels._drop_stale_cache()
+    assert not any(path.exists() for path in stale) and other.exists()
+    stamp = (cache / "kernels.fingerprint").read_text()
+    assert stamp != "an older version"
+    stale[0].write_text("x")  # a current fingerprint keeps the cache
+    kernels._drop_stale_cache()
+    assert stale[0].exists()

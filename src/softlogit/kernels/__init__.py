@@ -32,25 +32,43 @@ from pathlib import Path
 from softlogit.data.factory import register_design
 
 
+def _cache_dir() -> Path:
+    """The directory where Numba caches this package's kernels.
+
+    Numba's own choice (its ``FunctionCache`` locator, asked about a function of this package):
+    ``$NUMBA_CACHE_DIR/kernels_<hash>`` when that variable is set, else ``__pycache__`` beside
+    these files, else a user-wide cache directory when the package is read-only.
+    """
+    try:
+        from numba.core.caching import FunctionCache
+
+        return Path(FunctionCache(_cache_dir).cache_path)
+    except Exception:  # a Numba without this internal API: its default location
+        return Path(__file__).parent / "__pycache__"
+
+
 def _drop_stale_cache() -> None:
     """Delete cached kernels compiled from an older version of any kernel source.
 
     Numba keys a cached function on its own file only, so a kernel in ``dense.py`` compiled
     with an older ``blocks.py`` would be reused after an edit. A fingerprint of all kernel
-    sources, stored beside the cache, detects that and clears this package's cache files.
+    sources, stored beside the cache (:func:`_cache_dir`), detects that and clears this
+    package's cache files there.
     """
     here = Path(__file__).parent
     digest = hashlib.sha256()
     for path in sorted(here.glob("*.py")):
         digest.update(path.name.encode() + path.read_bytes())
-    cache = here / "__pycache__"
-    stamp = cache / "kernels.fingerprint"
     try:
+        cache = _cache_dir()
+        stamp = cache / "kernels.fingerprint"
         if stamp.exists() and stamp.read_text() == digest.hexdigest():
             return
+        modules = {path.stem for path in here.glob("*.py")}
         for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
-            path.unlink()
-        cache.mkdir(exist_ok=True)
+            if path.name.split(".", 1)[0] in modules:  # only this package's kernels
+                path.unlink()
+        cache.mkdir(parents=True, exist_ok=True)
         stamp.write_text(digest.hexdigest())
     except OSError:  # read-only install: Numba then caches elsewhere or not at all
         pass

@@ -20,7 +20,8 @@ from softlogit.data.dense import DenseDesign
 from softlogit.data.sparse import SparseDesign
 from softlogit.kernels import dense, products, sparse
 from softlogit.kernels.gram import dense_gram
-from softlogit.kernels.partition import COPY_BLOCK_BYTES, nnz_bounds, row_bounds
+from softlogit.kernels.partition import COPY_BLOCK_BYTES, row_bounds
+from softlogit.kernels.transpose import Transposed
 
 #: Widest X whose Hessian block is built by the rank-4 row kernel (its (p, p) float64 partials
 #: stay in L2); wider X goes through blocked BLAS ``syrk``/``gemm``.
@@ -186,7 +187,13 @@ def _sum_blocks(results):
 
 
 class NumbaCSRDesign(SparseDesign):
-    """CSR X (float32/float64 values) with fused single-pass row kernels."""
+    """CSR X (float32/float64 values) with fused row kernels and, for wide X, a CSC copy.
+
+    Wide X (:func:`~softlogit.kernels.sparse.uses_transpose`) keeps a CSC copy of itself,
+    built on the first loss or Hessian product that needs it (one pass over X, counted) and
+    kept for the design's lifetime: :attr:`transposed_nbytes` bytes,
+    ``nnz·(itemsize + 4) + 8(p+1)`` (:mod:`softlogit.kernels.transpose`).
+    """
 
     def __init__(self, X):
         super().__init__(X)
@@ -194,12 +201,22 @@ class NumbaCSRDesign(SparseDesign):
         if not self.X.has_canonical_format:
             self.X = self.X.copy()
             self.X.sum_duplicates()
-        self._bounds = {}
+        self._transposed = None
 
-    def _bounds_for(self, width):
-        if width not in self._bounds:
-            self._bounds[width] = nnz_bounds(self.X.indptr, width)
-        return self._bounds[width]
+    @property
+    def transposed_nbytes(self) -> int:
+        """Bytes of the CSC copy held by this design (0 until one is built)."""
+        return 0 if self._transposed is None else self._transposed.nbytes
+
+    def _transpose_for(self, K):
+        """The CSC copy when the kernels for K logits take the two-phase path, else None."""
+        m, p = self.X.shape
+        if not sparse.uses_transpose(m, p, K):
+            return None
+        if self._transposed is None:
+            self.count_pass()
+            self._transposed = Transposed(self.X)
+        return self._transposed
 
     def fused_loss_gradient(self, loss_name, W, b, y, sample_weight):
         m, p = self.X.shape
@@ -219,11 +236,10 @@ class NumbaCSRDesign(SparseDesign):
                 y_index, Y = np.empty(0, np.intp), np.asarray(y, dtype=dt)
         else:
             return None
-        Wt = np.ascontiguousarray(_coef(W, K, p).T)
-        X = self.X
+        transposed = self._transpose_for(K)
         self.count_pass()
-        return sparse.csr_loss_grad(X, Wt, _intercept(b, K), kind, y_index, Y, s,
-                                    self._bounds_for(K * p))
+        return sparse.csr_loss_grad(self.X, _coef(W, K, p), _intercept(b, K), kind, y_index, Y,
+                                    s, transposed)
 
     def fused_hessian_product(self, loss_name, factors, V, Vb, sample_weight):
         m, p = self.X.shape
@@ -236,10 +252,15 @@ class NumbaCSRDesign(SparseDesign):
         else:
             return None
         F = np.asarray(factors, dtype=dt).reshape(m, K)
-        Vt = np.ascontiguousarray(_coef(V, K, p).T)
-        X = self.X
+        transposed = self._transpose_for(K)
         self.count_pass()
-        return sparse.csr_hessp(X, Vt, _intercept(Vb, K), kind, F, s, self._bounds_for(K * p))
+        return sparse.csr_hessp(self.X, _coef(V, K, p), _intercept(Vb, K), kind, F, s,
+                                transposed)
+
+    def dot(self, W):
+        W = np.asarray(W)
+        self.count_pass()
+        return sparse.csr_logits(self.X, _coef(W, W.shape[0], self.X.shape[1]))
 
 
 def accepts_dense(X) -> bool:

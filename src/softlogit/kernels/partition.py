@@ -40,8 +40,12 @@ def nnz_bounds(indptr: np.ndarray, width: int) -> np.ndarray:
     Boundaries are the rows where the cumulative non-zero count crosses ``c·nnz/n``; they depend
     only on ``indptr``, so they are as thread-independent as :func:`row_bounds`.
     """
+    return split_by_nnz(indptr, n_chunks_for(len(indptr) - 1, width))
+
+
+def split_by_nnz(indptr: np.ndarray, n: int) -> np.ndarray:
+    """Boundaries (n + 1,) of ``n`` runs of consecutive rows with near-equal stored entries."""
     m = len(indptr) - 1
-    n = n_chunks_for(m, width)
     nnz = int(indptr[-1])
     targets = (np.arange(1, n, dtype=np.int64) * nnz) // n
     inner = np.searchsorted(indptr[1:], targets, side="left").astype(np.int64) + 1

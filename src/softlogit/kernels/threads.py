@@ -39,11 +39,17 @@ def _get_pool(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def run_chunks(kernel, n_chunks: int, *args) -> None:
+#: Work (stored entries × lanes, or elements) below which a call runs on the calling thread
+#: alone: handing chunks to the pool and waiting for them costs tens of microseconds.
+INLINE_WORK = 1 << 17
+
+
+def run_chunks(kernel, n_chunks: int, *args, work: int | None = None) -> None:
     """Call ``kernel(*args, c0, c1)`` on contiguous ranges of the ``n_chunks`` chunks, in
-    parallel (the calling thread takes the first range)."""
+    parallel (the calling thread takes the first range); all on the calling thread when
+    ``work`` is given and below :data:`INLINE_WORK`."""
     t = min(n_threads(), n_chunks)
-    if t <= 1:
+    if t <= 1 or (work is not None and work < INLINE_WORK):
         kernel(*args, 0, n_chunks)
         return
     edges = [(n_chunks * i) // t for i in range(t + 1)]
