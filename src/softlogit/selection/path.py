@@ -23,6 +23,7 @@ from softlogit.selection.grid import (
     c_grid, c_zero, check_Cs, default_min_ratio, max_gradient, null_params,
 )
 from softlogit.selection.implicit_newton import implicit_newton_cd
+from softlogit.selection.lazy_newton_cd import lazy_newton_cd
 from softlogit.selection.ridge_newton import ridge_newton
 from softlogit.solvers import optimality_gradient, solve
 from softlogit.solvers.result import grad_norm
@@ -36,6 +37,9 @@ CD_SWEEPS = 5000
 IMPLICIT = "implicit-newton-cd"
 #: The path's own solver for dense binary L2 (:mod:`.ridge_newton`: the Hessian carried on).
 RIDGE = "ridge-newton"
+#: The path's own solver for dense L1 / elastic net (:mod:`.lazy_newton_cd`: the Hessian kept
+#: while it works and carried from one C to the next).
+LAZY = "lazy-newton-cd"
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
     solver_passes = 0.0
     strategy = screening if rho > 0 else None
     carried = None  # ridge_newton's loss Hessian at the last answer (L2: all columns)
+    kept = None  # lazy_newton_cd's CarriedHessian (L1 / elastic net: the last columns solved)
     for C in Cs:
         pen = problem.penalty(penalty, float(C), rho if penalty == "elasticnet" else None)
         full = problem.full_objective(pen)
@@ -134,6 +139,15 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
                     result, carried = ridge_newton(sub, start, tol=tol, max_iter=max_iter,
                                                    reference_norm=reference,
                                                    loss_hessian=carried)
+                elif name == LAZY:
+                    result, kept = lazy_newton_cd(sub, start, tol=tol, max_iter=max_iter,
+                                                  reference_norm=reference,
+                                                  keys=problem.flat_keys(columns),
+                                                  carried=kept, max_sweeps=CD_SWEEPS)
+                    if result.info.get("hessian_overflow"):  # newton-cd warns, falls back
+                        kept = None
+                        result = solve(sub, "auto", start, tol=tol, max_iter=max_iter,
+                                       reference_norm=reference, verbose=verbose)
                 elif name == IMPLICIT:
                     result = implicit_newton_cd(sub, sub.path_csc, start, tol=tol,
                                                 max_iter=max_iter, reference_norm=reference)
@@ -187,7 +201,8 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
 def _solver_name(solver, objective) -> str:
     """``"auto"`` on a screened L1/elastic-net problem is: for sparse binary X, proximal Newton
     with the implicit Hessian (:mod:`.implicit_newton`: no ``|S|²`` Hessian, so no size limit);
-    otherwise ``"newton-cd"`` while its Hessian stays small
+    otherwise ``newton-cd``'s proximal Newton with the Hessian kept (:mod:`.lazy_newton_cd`)
+    while its Hessian stays small
     (:data:`~softlogit.solvers.auto.NEWTON_CD_MAX_PARAMS` parameters), else the solvers' own
     ``"auto"``. A pure L2 path on dense binary X of that size runs :mod:`.ridge_newton`
     (Newton with the Hessian carried from one C to the next); other L2 paths the solvers'
@@ -210,7 +225,7 @@ def _solver_name(solver, objective) -> str:
         return IMPLICIT
     from softlogit.solvers.auto import NEWTON_CD_MAX_PARAMS
 
-    return "newton-cd" if objective.n_params <= NEWTON_CD_MAX_PARAMS else "auto"
+    return LAZY if objective.n_params <= NEWTON_CD_MAX_PARAMS else "auto"
 
 
 def warn_unconverged(path: PathResult, where: str = "") -> None:

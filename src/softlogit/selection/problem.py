@@ -99,6 +99,12 @@ class PathProblem:
         P[:, keep] = np.asarray(sub_params, dtype=np.float64).reshape(self.n_logits, len(keep))
         return P.ravel()
 
+    def flat_keys(self, columns) -> np.ndarray:
+        """Positions in the full flat vector of a ``columns`` subset's parameters (sorted)."""
+        q = self.n_features + self.fit_intercept
+        keep = self._flat_columns(np.arange(self.n_features) if columns is None else columns)
+        return (np.arange(self.n_logits)[:, None] * q + keep[None, :]).ravel()
+
     def unpack(self, params):
         """``(W (k, p), b (k,))`` of a full flat vector (``b`` zeros without an intercept)."""
         P = self._grid(params)
