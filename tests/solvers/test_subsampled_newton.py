@@ -203,3 +203,17 @@ def test_line_search_fallback_is_newtons(monkeypatch):
     assert res.converged
     ref = solve(obj, "newton", tol=1e-10)
     assert abs(res.objective - ref.objective) <= 1e-10 * abs(ref.objective)
+
+
+def test_sample_grows_when_good_and_bad_steps_alternate():
+    """The stall rule judges two iterations together: alternating ratios 0.27 and 3.0 (net
+    0.8 per two steps, seen on badly scaled columns) grow the sample; two good steps do not."""
+    obj = tall_problem("binary")
+    sampler = ssn.HessianSampler(obj, 1000, 0, "subsampled-newton")
+    for ratio in (0.27, 0.1, 0.3):
+        sampler.observe(ratio)
+    assert sampler.rows == 1000
+    sampler.observe(3.0)  # 0.3 · 3.0 > 0.5²
+    assert sampler.rows == 1000 * ssn.GROWTH
+    sampler.observe(0.9)  # a grown sample is judged on two iterations of its own
+    assert sampler.rows == 1000 * ssn.GROWTH
