@@ -12,7 +12,7 @@ fold (binary L1 only). Compile time (the first call in a process; Numba in softl
 is measured on a tiny problem and reported apart.
 
     python benchmarks/cv_bench.py [--repeats 3] [--only NAME ...] [--tools TEXT ...]
-        [--sklearn-tol TOL ...] [--quick] [--screening]
+        [--sklearn-tol TOL ...] [--softlogit-tol TOL ...] [--quick] [--screening]
 """
 
 from __future__ import annotations
@@ -130,6 +130,8 @@ def reference_scores(X, y, Cs, folds, rho):
     if sp.issparse(X) and rho > 0:  # a 100k-column Hessian is out of reach: the screened path
         return np.array([[s for s in _path_scores(X, y, train, test, Cs, rho)]
                          for train, test in folds])
+    if len(np.unique(y)) > 2 and rho > 0:  # newton-cd alone hit max_iter=500 at the weakest C
+        return _cold_path_scores(X, y, Cs, folds, rho)
     scores = np.empty((len(folds), len(Cs)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -150,6 +152,26 @@ def _path_scores(X, y, train, test, Cs, rho):
         est.classes_, est.coef_, est.intercept_ = np.array([0, 1]), path.coefs[i], \
             path.intercepts[i]
         yield SCORER(_as_softlogit(est, X.shape[1]), X[test], y[test])
+
+
+def _cold_path_scores(X, y, Cs, folds, rho):
+    """Multinomial L1 / elastic net: each (fold, C) fitted alone, cold, by the path machinery at
+    that one C (screening, KKT check, its proximal Newton) to tol 1e-10 — newton-cd on its own
+    did not converge at the weakest C in 500 iterations (8 min for one fit, 2026-12-02), and the
+    path's solver is checked against it on small problems in tests/selection."""
+    penalty = {1.0: "l1"}.get(rho, "elasticnet")
+    scores = np.empty((len(folds), len(Cs)))
+    for f, (train, test) in enumerate(folds):
+        for i, C in enumerate(Cs):
+            path = softlogit.regularization_path(
+                X[train], y[train], Cs=[C], penalty=penalty,
+                l1_ratio=None if penalty == "l1" else rho, tol=1e-10, max_iter=500)
+            est = LogisticRegression()
+            est.classes_, est.coef_, est.intercept_ = np.unique(y), path.coefs[0], \
+                path.intercepts[0]
+            est.n_features_in_ = X.shape[1]
+            scores[f, i] = SCORER(est, X[test], y[test])
+    return scores
 
 
 def timed(fn, repeats):
@@ -182,7 +204,7 @@ def compile_times():
     return out
 
 
-def run(name, repeats, quick, tools=None, sklearn_tols=()):
+def run(name, repeats, quick, tools=None, sklearn_tols=(), softlogit_tols=()):
     spec = PROBLEMS[name]
     X, y = spec["make"]()
     if quick:
@@ -209,6 +231,11 @@ def run(name, repeats, quick, tools=None, sklearn_tols=()):
           f"{Cs[0]:.3g}…{Cs[-1]:.3g}, 5 folds; reference choice C={ref_best:.4g}", flush=True)
     record("softlogit LogisticRegressionCV", lambda: softlogit_cv(X, y, Cs, folds, rho))
     record("softlogit, n_jobs=2", lambda: softlogit_cv(X, y, Cs, folds, rho, n_jobs=2))
+    for tol in softlogit_tols:  # softlogit loosened towards the peers' accuracy
+        record(f"softlogit, tol={tol:g}", lambda t=tol: softlogit_cv(X, y, Cs, folds, rho, tol=t))
+    if rho > 0:  # the path's solver before lazy_newton_cd (2026-12-02), same run
+        record("softlogit, solver=newton-cd",
+               lambda: softlogit_cv(X, y, Cs, folds, rho, solver="newton-cd"))
     if rho > 0:
         for screening in ("strong", None):
             record(f"softlogit, screening={screening}",
@@ -253,6 +280,8 @@ def main(argv=None):
                         help="only the tools whose row name contains one of these strings")
     parser.add_argument("--sklearn-tol", nargs="*", type=float, default=[],
                         help="extra scikit-learn rows at these tol (max_iter=1000)")
+    parser.add_argument("--softlogit-tol", nargs="*", type=float, default=[],
+                        help="extra softlogit rows at these tol")
     parser.add_argument("--skip-compile", action="store_true",
                         help="no compile-time row (only for runs without skglm rows)")
     parser.add_argument("--screening", action="store_true",
@@ -265,7 +294,7 @@ def main(argv=None):
         print("compile / first-call time:",
               {k: round(v, 2) for k, v in compile_times().items()}, flush=True)
     for name in args.only or PROBLEMS:
-        run(name, args.repeats, args.quick, args.tools, args.sklearn_tol)
+        run(name, args.repeats, args.quick, args.tools, args.sklearn_tol, args.softlogit_tol)
     return 0
 
 

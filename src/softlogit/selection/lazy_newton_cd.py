@@ -29,6 +29,7 @@ meets the same rule as ``newton-cd``'s and the path's KKT check does not depend 
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.l1 import l1_value
@@ -37,6 +38,9 @@ from softlogit.solvers.newton_cd import (  # newton-cd's own pieces: the same mo
     ROUNDING_ULPS, _backtrack, _cd_sweeps, _exact_zeros, _proximal_gradient_step,
 )
 from softlogit.solvers.result import grad_norm, optimality_gradient
+
+#: Coordinate-descent sweeps before the model is tried as a linear system on its support.
+POLISH_AFTER = 30
 
 #: A kept Hessian stays for the next step while a full step shrank ``‖g_opt‖`` at least this
 #: much (here a Hessian costs ~4 gradient passes plus its intercept elimination).
@@ -105,10 +109,10 @@ def lazy_newton_cd(objective, params0, *, tol, max_iter, reference_norm=None, ke
         forcing = min(0.1, np.sqrt(opt / track.rule.reference_norm))
         g_inf = float(np.max(np.abs(optimality_gradient(objective, theta, g))))
         g_red = model.reduced_gradient(g)
-        d_W = np.zeros(len(g_red))
-        sweeps = _cd_sweeps(model.S, g_red, theta[mask], lam, np.ones(len(g_red), dtype=bool),
-                            d_W, np.zeros_like(d_W), int(max_sweeps), forcing * g_inf)
+        d_W, sweeps, polished = _model_minimiser(model.S, g_red, theta[mask], lam,
+                                                 int(max_sweeps), forcing * g_inf)
         track.info["cd_sweeps"] += int(sweeps)
+        track.info["polished"] = track.info.get("polished", 0) + int(polished)
         d = model.full_step(d_W, g)
         if null is not None:  # coordinate moves drift along the softmax's invariant directions
             d -= null @ (null.T @ d)
@@ -142,6 +146,60 @@ def lazy_newton_cd(objective, params0, *, tol, max_iter, reference_norm=None, ke
         theta = _exact_zeros(theta, mask, noise_eps)
     result = track.result(theta.astype(objective.dtype, copy=False), reason)
     return result, out
+
+
+def _model_minimiser(S, g, theta, lam, max_sweeps, tol):
+    """Minimise ``gᵀd + ½dᵀSd + λ‖θ + d‖₁`` over d; returns ``(d, sweeps, polished)``.
+
+    Coordinate descent (``newton-cd``'s sweeps) in rounds of :data:`POLISH_AFTER`, then twice,
+    four times … as many sweeps; after each round that has not met ``tol``, the support
+    ``A = {j: θⱼ + dⱼ ≠ 0}`` and its signs ``σ`` are taken as found and the model minimised on
+    them exactly — ``S_AA d_A = −(g + S d)_A|_{d_A=0} − λσ`` by Cholesky, with ``θⱼ + dⱼ = 0``
+    off the support. The result is the model's minimiser iff the signs hold and every zero
+    coordinate meets ``|(g + Sd)ⱼ| ≤ λ``; both are checked, and if either fails the sweeps go on
+    from their own iterate (the next round). On ill-conditioned models (the softmax at weak
+    penalties: measured 96 000 sweeps for 21 outer iterations of one C, 57 of 73 s of a path)
+    the sweeps crawl where one factorisation of the support's block is exact.
+    """
+    n = len(g)
+    d, Sd = np.zeros(n), np.zeros(n)
+    every = np.ones(n, dtype=bool)
+    sweeps, rounds = 0, min(POLISH_AFTER, max_sweeps)
+    while sweeps < max_sweeps:
+        done = _cd_sweeps(S, g, theta, lam, every, d, Sd, rounds, tol)
+        sweeps += done
+        if done < rounds or sweeps >= max_sweeps:
+            break
+        exact = _on_support(S, g, theta, lam, d)
+        if exact is not None:
+            return exact, sweeps, True
+        rounds = min(2 * rounds, max_sweeps - sweeps)  # geometric: polishes cost O(|A|³)
+    return d, sweeps, False
+
+
+def _on_support(S, g, theta, lam, d):
+    """The exact minimiser on the support and signs of ``θ + d``, or None if it is not the
+    model's minimiser (see :func:`_model_minimiser`)."""
+    u = theta + d
+    A = u != 0.0
+    if not A.any():
+        return None
+    sigma = np.sign(u[A])
+    fixed = np.where(A, 0.0, -theta)  # off the support θ + d = 0
+    rhs = -(g[A] + S[A] @ fixed + lam * sigma)
+    try:
+        d_A = cho_solve(cho_factor(S[np.ix_(A, A)], check_finite=False), rhs,
+                        check_finite=False)
+    except LinAlgError:
+        return None
+    out = fixed
+    out[A] = d_A
+    if np.any(np.sign(theta[A] + d_A) != sigma):
+        return None
+    residual = g + S @ out
+    if np.any(np.abs(residual[~A]) > lam * (1.0 + 1e-9)):
+        return None
+    return out
 
 
 class _ReducedModel:
