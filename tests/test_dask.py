@@ -75,10 +75,52 @@ def test_fit_equals_in_memory_fit(client, K, kwargs):
     yd = da.from_array(y, chunks=250)  # misaligned with X's rows: re-chunked to them
     est = softlogit.LogisticRegression(**params).fit(Xd, yd, sample_weight=sw)
     _same_fit(mem, est)
-    assert est.fit_report_.solver == mem.fit_report_.solver
+    if "solver" in kwargs:  # auto on a cluster has its own rule (test_auto_is_subsampled…)
+        assert est.fit_report_.solver == mem.fit_report_.solver
     assert est.fit_report_.info["passes"] > 0
     assert est.fit_report_.info["dask"]["chunks"] == 4
     assert est.fit_report_.info["dask"]["workers"] == 2
+
+
+@pytest.mark.parametrize("K", [2, 3])
+def test_auto_is_subsampled_newton_with_one_sample(client, monkeypatch, K):
+    """``auto`` on a cluster: sub-sampled Newton with ONE row sample on the client (a fetch
+    per draw, no fetch per iteration), to the same optimum as the in-memory fit; a round per
+    iteration plus the line search's extra trials."""
+    from softlogit.backends.dask import sampled_newton
+
+    monkeypatch.setattr(sampled_newton, "first_sample_size", lambda objective: 400)
+    X, y = _data(m=3000, K=K, seed=K)
+    sw = np.random.default_rng(2).uniform(0.0, 2.0, size=len(y))
+    mem = softlogit.LogisticRegression(tol=TOL, max_iter=200, solver="newton").fit(
+        X, y, sample_weight=sw)
+    est = softlogit.LogisticRegression(tol=TOL, max_iter=200).fit(
+        da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700), sample_weight=sw)
+    _same_fit(mem, est)
+    info = est.fit_report_.info
+    assert est.fit_report_.solver == "subsampled-newton" == info["auto_choice"]
+    assert info["sample_rows"][0] == 400
+    draws = [r for i, r in enumerate(info["sample_rows"]) if r < 3000 and (
+        i == 0 or r != info["sample_rows"][i - 1])]
+    assert info["sample_draws"] == len(draws) >= 1  # a fetch per size, not per iteration
+    # the client held the sample, never X: X's rows fetched are the draws' rows
+    assert info["passes"] >= sum(draws) / 3000
+    # rounds: summaries, the start, one per iteration (+ backtracking trials), one per draw
+    n_iter = est.fit_report_.n_iter
+    assert info["dask"]["rounds"] <= 2 + 2 * n_iter + info["sample_draws"]
+    assert info["passes"] < 2 * n_iter + 2
+
+
+def test_subsampled_newton_grows_to_the_exact_hessian():
+    """A sample that would be most of the rows is the full objective (its Hessian summed on
+    the workers): sub-sampled Newton is then Newton, to the same optimum."""
+    X, y = _data(m=1200, K=2)
+    mem = softlogit.LogisticRegression(tol=TOL, solver="newton").fit(X, y)
+    est = softlogit.LogisticRegression(tol=TOL, solver="subsampled-newton").fit(
+        da.from_array(X, chunks=300), da.from_array(y, chunks=300))
+    _same_fit(mem, est)
+    assert est.fit_report_.info["sample_rows"][0] == 1200  # 5000 ≥ half of 1200 rows
+    assert est.fit_report_.info["sample_draws"] == 0
 
 
 @pytest.mark.filterwarnings("ignore::softlogit.estimators.warnings.ConvergenceWarning")
@@ -154,7 +196,8 @@ def test_the_client_never_holds_X(client, monkeypatch):
 
     monkeypatch.setattr(executor_module.ClusterExecutor, "_fetch", spy)
     Xd = client.persist(da.from_array(X, chunks=(5000, 10)))
-    est = softlogit.LogisticRegression(tol=1e-8).fit(Xd, da.from_array(y, chunks=5000))
+    est = softlogit.LogisticRegression(tol=1e-8, solver="newton").fit(
+        Xd, da.from_array(y, chunks=5000))
     assert est.fit_report_.converged
     # the largest result is the Hessian of every chunk, (K·(p+1))² each: independent of m
     hessians = 4 * (3 * 11) ** 2 * 8

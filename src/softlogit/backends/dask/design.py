@@ -180,6 +180,7 @@ class DaskDesign(Design):
         order = np.argsort(which, kind="stable")
         needed = np.unique(which)
         locals_ = [rows[which == c] - self.offsets[c] for c in needed]
+        self.rounds += 1
         futures = self.executor.map(tasks.rows_of, [self.chunks[c] for c in needed], locals_)
         parts = self.executor.gather(futures)
         import scipy.sparse as sp

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from softlogit.backends.dask import inputs
+from softlogit.backends.dask import inputs, sampled_newton
 from softlogit.backends.dask.chunk import ChunkSpec
 from softlogit.backends.dask.design import DaskDesign
 from softlogit.backends.dask.executor import executor_for
@@ -152,6 +152,10 @@ def choose_solver(objective) -> tuple[str, dict, str]:
     if objective.penalty.l1:
         name, reason = in_memory_choice(objective)
         return name, {}, reason + " (the in-memory rule, on a Dask cluster)"
+    if sampled_newton.fits_on_client(objective):
+        return "subsampled-newton", {}, (
+            f"{objective.n_params} parameters on a Dask cluster: sub-sampled Newton with one "
+            "row sample on the client — one round per iteration (the fewest rounds)")
     from softlogit.solvers.newton import CHOLESKY_MAX_PARAMS, prefers_cholesky
 
     k, q = objective.n_logits, objective.n_features + objective.fit_intercept
@@ -168,14 +172,22 @@ def choose_solver(objective) -> tuple[str, dict, str]:
 
 
 def _solve(est, objective, params0, callback):
+    if est.solver == "subsampled-newton":  # its Dask form: the sample drawn once
+        return _run(objective, "subsampled-newton", params0, est, callback, {})
     if est.solver != "auto":
         return est._solve(objective, params0, callback)
     name, options, reason = choose_solver(objective)
-    result = solve(objective, name, params0, tol=float(est.tol), max_iter=int(est.max_iter),
-                   callback=callback, random_state=est.random_state, verbose=est.verbose,
-                   **options)
+    result = _run(objective, name, params0, est, callback, options)
     return dataclasses.replace(result, info=dict(result.info, auto_choice=name,
                                                  auto_reason=reason))
+
+
+def _run(objective, name, params0, est, callback, options):
+    kwargs = dict(tol=float(est.tol), max_iter=int(est.max_iter), callback=callback,
+                  random_state=est.random_state, verbose=est.verbose, **options)
+    if name == "subsampled-newton":
+        return sampled_newton.sampled_newton(objective, params0, **kwargs)
+    return solve(objective, name, params0, **kwargs)
 
 
 def _warn(est, objective, result, data):
