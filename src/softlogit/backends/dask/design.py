@@ -5,8 +5,9 @@ A :class:`DaskDesign` holds one :class:`~softlogit.backends.dask.chunk.Chunk` pe
 X (with that block's targets and weights) on the workers. The passes the solvers need — the
 fused loss + gradient, the Hessian factors, Hessian-vector products and the full Hessian — are
 each one map of a task function over the chunk futures and a fixed-order sum of the small
-results (:mod:`~softlogit.backends.dask.executor`): only k·p-sized vectors and (k·q)² Hessians
-reach the client. The generic products of the interface (``dot``, ``tdot``, ``gram``,
+results (:mod:`~softlogit.backends.dask.executor`: one task per worker): only k·p-sized
+vectors and (k·q)² Hessians reach the client, and row samples where a solver asks for them
+(:meth:`DaskDesign.take`, counted as a round and ``r/m`` of a pass). The generic products of the interface (``dot``, ``tdot``, ``gram``,
 ``wsum_rows``) work too, for completeness and for tests against the reference designs, but they
 move m-sized vectors between client and workers; the fit never uses them.
 

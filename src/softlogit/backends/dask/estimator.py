@@ -138,14 +138,16 @@ CHEAP_HESSIAN = 32
 
 
 def choose_solver(objective) -> tuple[str, dict, str]:
-    """``solver="auto"`` on a cluster: ``(name, options, reason)``, the fewest passes first.
+    """``solver="auto"`` on a cluster: ``(name, options, reason)``, the fewest rounds first.
 
-    Every pass is a round trip to the workers, so smooth problems always take Newton (its inner
-    solve — Cholesky on a cheap Hessian, else CG on one-pass Hessian-vector products — chosen by
-    the Newton solver's own flop rule) where the in-memory rules (:mod:`softlogit.solvers.auto`)
-    may pick L-BFGS for its cheaper passes. L1 terms follow the in-memory rule: proximal Newton
-    while its full Hessian is cheap, else FISTA. (Forcing Cholesky-Newton on a cluster was
-    tried: a softmax K = 5 fit on 1M × 50 took 104 s against 23 s for Newton-CG, BENCHMARKS.md.)
+    Every pass is a round trip to the workers. Smooth problems take sub-sampled Newton with
+    one row sample kept on the client (:mod:`~softlogit.backends.dask.sampled_newton`: a
+    round per iteration, robust to badly scaled columns like Newton) while its sample and
+    Hessian fit there; else Newton (its inner solve — Cholesky on a cheap Hessian, else CG
+    on one-pass Hessian-vector products — by the Newton solver's own flop rule). L1 terms
+    follow the in-memory rule: proximal Newton while its full Hessian is cheap, else FISTA.
+    (Forcing Cholesky-Newton on a cluster was tried: a softmax K = 5 fit on 1M × 50 took
+    104 s against 23 s for Newton-CG, BENCHMARKS.md.)
     """
     from softlogit.solvers.auto import choose_solver as in_memory_choice
 

@@ -1,27 +1,31 @@
 """Where the chunks live and how a pass runs over them: a distributed cluster or this process.
 
 :class:`ClusterExecutor` keeps every chunk as a future on the workers of a
-``distributed.Client``; a pass is one ``client.map`` of a task function over the chunk futures
-(no graph is rebuilt: each task has the chunk future and the small parameters as arguments),
-and the results come back in chunk order. :class:`LocalExecutor` is the fallback when no
-``Client`` is active: the chunks are computed once with Dask's default scheduler into this
-process, and a pass calls the same task functions on them in order (the kernels then use their
-own threads).
+``distributed.Client``; a pass is ONE task per worker (:func:`run_chunks`), which runs the task
+function over every chunk that worker holds, in chunk order, and returns their small results
+together; the parameters travel inside the tasks (arrays over :data:`SCATTER_MIN_BYTES` are
+scattered once per pass); no graph is rebuilt. A round then costs one submit per worker and one
+gather: measured on the benchmark's cluster (BENCHMARKS.md, Dask), an empty round took about
+a fifth of the time of the earlier one-task-per-chunk round. :class:`LocalExecutor` is the
+fallback when no ``Client`` is active: the chunks are computed once with Dask's default
+scheduler into this process, and a pass calls the same task functions on them in order (the
+kernels then use their own threads).
 
-*Tasks stay with their chunk.* Every task of a pass is restricted to the worker that holds its
-chunk (``workers=[holder]``, found once with ``who_has`` and remembered). Without that, Dask's
-work stealing moves a task to an idle worker whenever the holder looks busy, and the thief
-then fetches the chunk — a second copy of those rows, which stays there while later tasks
-follow it: measured on a loaded machine, 4 steals in one fit and a worker peaking at 3.25 ×
-its share of X (BENCHMARKS.md, Dask). If a holder dies, its pinned tasks would wait for it
-forever: the wait below resubmits them unrestricted (the scheduler recomputes the lost chunk
-on a survivor) and forgets the placement.
+*Tasks stay with their chunks.* Each worker's task is restricted to that worker
+(``workers=[holder]``, found once with ``who_has`` and remembered; a chunk with copies on
+several workers goes to the least-loaded holder, :func:`_spread`). Without that, Dask's work
+stealing moves a task to an idle worker whenever the holder looks busy, and the thief then
+fetches the chunks — a second copy of those rows, which stays there while later tasks follow
+it: measured on a loaded machine, 4 steals in one fit and a worker peaking at 3.25 × its share
+of X (BENCHMARKS.md, Dask). If a holder dies, its pinned task would wait for it forever: the
+wait below resubmits it unrestricted (the scheduler recomputes the lost chunks on a survivor)
+and forgets the placement.
 
-*Fixed-order reduction.* Sums over chunks are added in chunk order (small results: gathered
-and added on the client) or along a fixed binary tree of adjacent pairs on the workers (results
-whose gathering would cost more than :data:`GATHER_MAX_BYTES`, e.g. the (p, p) Hessian of
-many chunks). Either way the order of the additions depends only on the number of chunks, so the
-answer never depends on which worker finished first.
+*Fixed-order reduction.* Sums are added on the client in chunk order, from every chunk's
+result, so the answer never depends on which worker finished first nor on which worker holds
+which chunk. Only results whose gathering would cost more than :data:`GATHER_MAX_BYTES` (e.g.
+the (p, p) Hessian of many chunks) are added on their worker first, in chunk order, and the
+workers' partial sums then in the order of their first chunks (fixed for a given placement).
 """
 
 from __future__ import annotations
