@@ -299,7 +299,7 @@ def test_extreme_logits_stay_finite(dtype, loss, size, monkeypatch):
         np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("K", [1, 4, 7, 10, 16])
+@pytest.mark.parametrize("K", [1, 4, 7, 10, 16, 20])
 def test_register_tiles_match_numpy(K):
     # The 4-row × 8-class and 4-class tiles, their row and column remainders (n, p not
     # multiples of 4), at an offset into X, against NumPy's products of the same values.

@@ -224,3 +224,118 @@ def softmax_soft_block(Z, E, n, Y, s, top, rest, lse, loss, D):
             Dk[i] = float(s[i]) * g
     for i in range(n):
         loss[i] = float(s[i]) * (ysum[i] * loss[i] - ys[i])
+
+
+# --- the dense kernels' softmax stage: packed logits in, packed coefficients out ---------------
+#
+# The register tiles of :mod:`.tiles` produce the block's logits row-major, (B, Kp), and consume
+# the coefficients in the same layout. The functions below read and write that layout directly
+# (the transposes to and from the (K, B) scratch buffers are folded into their first and last
+# loops) and fuse the passes of :func:`softmax_block` and :func:`softmax_hard_block`: the
+# target's logit and the sum of the non-maximal exponentials are gathered inside the loop that
+# exponentiates. The arithmetic, and its order, is that of the (K, B) functions above.
+
+
+@njit(**_VEC)
+def _unpack_argmax(Zp, b, n, Z, top, mx):
+    """``Z[k, i] = Zp[i, k] + b[k]``; ``mx[i] = max_k Z[k, i]``, ``top[i]`` its first index."""
+    K = b.shape[0]
+    b0 = b[0]
+    Z0 = Z[0]
+    for i in range(n):
+        v = Zp[i, 0] + b0
+        Z0[i] = v
+        mx[i] = v
+        top[i] = 0
+    for k in range(1, K):
+        bk = b[k]
+        Zk = Z[k]
+        for i in range(n):
+            v = Zp[i, k] + bk
+            Zk[i] = v
+            better = v > mx[i]
+            top[i] = k if better else top[i]
+            mx[i] = v if better else mx[i]
+
+
+@njit(**_VEC)
+def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, Dp):
+    """Softmax cross-entropy of a block with class-index targets, packed layout in and out.
+
+    .. math::
+
+        s_k = \\max(z_k + b_k − \\max_j z_j, \\mathrm{NEG\\_MAX}),\\quad
+        r = Σ_{k≠\\mathrm{top}} e^{s_k},\\quad ℓ = \\log1p(r) − s_c,\\quad
+        ∂ℓ/∂z_k = \\frac{e^{s_k}}{1+r} − 1[k=c]
+
+    (the arg-max's ``o − 1`` as ``−r/(1+r)``), the formulas of :func:`softmax_block` and
+    :func:`softmax_hard_block`. ``Zp`` (B, Kp) holds the block's logits without the intercept
+    ``b`` (K,); ``c`` (n,) the class indices, ``s`` (n,) the weights. Writes ``loss[i] = sᵢℓᵢ``
+    and ``Dp[i, k] = sᵢ ∂ℓᵢ/∂z_k`` for ``k < K`` (the padding lanes are left as they are).
+    ``Z``, ``E`` (K, B), ``top`` (B,) int64 and ``mx``, ``rest``, ``zc`` (B,) are scratch.
+    """
+    K = b.shape[0]
+    _unpack_argmax(Zp, b, n, Z, top, mx)
+    for i in range(n):
+        rest[i] = 0.0
+        zc[i] = 0.0
+    for k in range(K):
+        Zk = Z[k]
+        Ek = E[k]
+        for i in range(n):
+            sk = max(Zk[i] - mx[i], NEG_MAX)
+            e = exp_scalar(sk)
+            Ek[i] = e
+            rest[i] += e if top[i] != k else 0.0
+            zc[i] += sk if c[i] == k else 0.0
+    for i in range(n):
+        r = rest[i]
+        inv = 1.0 / (1.0 + r)
+        loss[i] = float(s[i]) * (log1p_scalar(r) - zc[i])
+        mx[i] = inv  # from here on: 1/(1+r)
+        rest[i] = r * inv  # and r/(1+r), the arg-max's 1 − o
+    for k in range(K):
+        Ek = E[k]
+        for i in range(n):
+            o = Ek[i] * mx[i]
+            g = (-rest[i] if top[i] == k else o - 1.0) if c[i] == k else o
+            Dp[i, k] = float(s[i]) * g
+
+
+@njit(**_VEC)
+def softmax_soft_packed(Zp, b, n, Y, s, Z, E, top, mx, rest, ysum, ys, loss, Dp):
+    """Softmax cross-entropy of a block with probability-row targets ``Y`` (n, K), packed
+    layout in and out: ``ℓ = (Σy) log1p(r) − y·s``, ``∂ℓ/∂z = (Σy) o − y`` (the arg-max's as
+    ``(Σy − y_top) − (Σy) r/(1+r)``; ``0·s`` skipped), the formulas of :func:`softmax_block`
+    and :func:`softmax_soft_block`. Arguments as :func:`softmax_hard_packed`'s, with scratch
+    ``ysum``, ``ys`` (B,) instead of ``zc``.
+    """
+    K = b.shape[0]
+    _unpack_argmax(Zp, b, n, Z, top, mx)
+    for i in range(n):
+        rest[i] = 0.0
+        ysum[i] = 0.0
+        ys[i] = 0.0
+    for k in range(K):
+        Zk = Z[k]
+        Ek = E[k]
+        for i in range(n):
+            sk = max(Zk[i] - mx[i], NEG_MAX)
+            e = exp_scalar(sk)
+            Ek[i] = e
+            rest[i] += e if top[i] != k else 0.0
+            yk = float(Y[i, k])
+            ysum[i] += yk
+            ys[i] += (yk * sk) if yk != 0.0 else 0.0
+    for i in range(n):
+        r = rest[i]
+        inv = 1.0 / (1.0 + r)
+        loss[i] = float(s[i]) * (ysum[i] * log1p_scalar(r) - ys[i])
+        mx[i] = inv
+        rest[i] = r * inv
+    for k in range(K):
+        Ek = E[k]
+        for i in range(n):
+            yk = float(Y[i, k])
+            g = ((ysum[i] - yk) - ysum[i] * rest[i]) if top[i] == k else (Ek[i] * mx[i]) * ysum[i] - yk
+            Dp[i, k] = float(s[i]) * g

@@ -27,13 +27,12 @@ import numpy as np
 from numba import njit
 
 from softlogit.kernels.blocks import (
-    binary_block, binary_pipelined, dot1, softmax_block, softmax_hard_block,
-    softmax_soft_block, sum_fixed,
+    binary_block, binary_pipelined, dot1, softmax_hard_packed, softmax_soft_packed, sum_fixed,
 )
 from softlogit.kernels.partition import block_rows
 from softlogit.kernels.threads import reduce_chunks, run_chunks
 from softlogit.kernels.tiles import (
-    pack_coefficients, packed_logits, packed_update, packed_width, unpack_logits, widened_block,
+    add_rows, packed_logits, packed_update, packed_width, widened_block,
 )
 
 _JIT = dict(fastmath=False, cache=True, nogil=True, error_model="numpy")
@@ -89,8 +88,9 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, B, bounds, part_l, p
     (soft targets: ``(Σy) oᵢ − yᵢ``). ``Wp`` (p, Kp) is ``Wᵀ`` packed to ``Kp = 4⌈K/4⌉``
     classes (:mod:`.tiles`), ``b`` (K,) float64. Targets are ``y_index`` (m,) class indices
     when ``hard`` else the rows of ``Y`` (m, K); the unused one may be empty. Per block: the
-    logits by register-blocked tiles (:func:`~.tiles.packed_logits`), the K exponentials and
-    the loss across the block (:func:`~.blocks.softmax_block`), the update
+    logits by register-blocked tiles (:func:`~.tiles.packed_logits`), the K exponentials, the
+    loss and the coefficients across the block, read from and written to the packed layout
+    (:func:`~.blocks.softmax_hard_packed`), the update
     ``Gp += X_bᵀ D_b`` by tiles (:func:`~.tiles.packed_update`). Accumulates ``L``, ``Gᵀ``
     packed (p, Kp) and ``g_b`` (K,) per chunk.
     """
@@ -101,33 +101,32 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, B, bounds, part_l, p
     Dp = np.zeros((B, Kp))
     Z = np.empty((K, B))
     E = np.empty((K, B))
-    D = np.empty((K + 2, B))
     top = np.empty(B, np.int64)
+    mx = np.empty(B)
     rest = np.empty(B)
-    lse = np.empty(B)
+    t1 = np.empty(B)
+    t2 = np.empty(B)
     loss = np.empty(B)
+    gsum = np.zeros(Kp)
     for c in range(c0, c1):
-        gb = part_b[c]
+        gsum[:] = 0.0
         lsum = 0.0
         end = bounds[c + 1]
         for r0 in range(bounds[c], end, B):
             n = min(B, end - r0)
             A, a0 = widened_block(X, r0, n, Xw)
             packed_logits(A, a0, n, Wp, Zp)
-            unpack_logits(Zp, b, n, Z)
-            softmax_block(Z, E, n, top, rest, lse)
             if hard:
-                softmax_hard_block(Z, E, n, y_index[r0:r0 + n], s[r0:r0 + n], top, rest, lse,
-                                   loss, D)
+                softmax_hard_packed(Zp, b, n, y_index[r0:r0 + n], s[r0:r0 + n], Z, E, top, mx,
+                                    rest, t1, loss, Dp)
             else:
-                softmax_soft_block(Z, E, n, Y[r0:r0 + n], s[r0:r0 + n], top, rest, lse,
-                                   loss, D)
+                softmax_soft_packed(Zp, b, n, Y[r0:r0 + n], s[r0:r0 + n], Z, E, top, mx, rest,
+                                    t1, t2, loss, Dp)
             lsum += sum_fixed(loss, n)
-            for k in range(K):
-                gb[k] += sum_fixed(D[k], n)
-            pack_coefficients(D, K, n, Dp)
+            add_rows(Dp, n, gsum)
             packed_update(A, a0, n, Dp, part_g[c])
         part_l[c] = lsum
+        part_b[c, :] = gsum[:K]
 
 
 @njit(**_JIT)

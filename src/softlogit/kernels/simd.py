@@ -1,4 +1,4 @@
-"""Four-lane float64 vectors for Numba: a value type and five intrinsics.
+"""Four-lane float64 vectors for Numba: a value type and six intrinsics.
 
 Why by hand: the register-blocked products of :mod:`.tiles` keep a 4-row × 8-class tile of
 partial sums in registers across the whole loop over columns. Written with scalar locals, that
@@ -107,6 +107,18 @@ def fma4(typingctx, a, b, c):
         return builder.call(fn, args)
 
     return f64x4(f64x4, f64x4, f64x4), codegen
+
+
+@intrinsic
+def add4(typingctx, a, b):
+    """``a + b`` per lane."""
+    if not (a == f64x4 and b == f64x4):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fadd(args[0], args[1])
+
+    return f64x4(f64x4, f64x4), codegen
 
 
 @intrinsic

@@ -14,7 +14,9 @@ remainder loop over the columns.
   block's rows: per row 4 broadcasts of ``x`` and 2 loads of ``Dp`` feed 8 multiply-adds, and
   ``Gp`` is loaded and stored once per block.
 
-A 4-class tile takes the last group when ``Kp`` is not a multiple of 8. Every sum runs in a
+When ``Kp ≡ 4 (mod 8)`` the last 12 classes are one tile of 3 rows (columns) × 12 classes
+(nine accumulators), and ``Kp = 4`` is a 4-class tile: a lone 4-class tile has only four
+independent multiply-add chains, too few to hide their latency. Every sum runs in a
 fixed order (columns ascending, rows ascending) with one rounding per multiply-add
 (``llvm.fma``): results depend only on the shapes and the block partition. ``X`` may be
 float32 or float64 (widened exactly); everything else is float64 and C-contiguous.
@@ -25,7 +27,7 @@ from __future__ import annotations
 from numba import njit, types
 from numba.extending import overload
 
-from softlogit.kernels.simd import fma4, load4, splat4, store4, zero4
+from softlogit.kernels.simd import add4, fma4, load4, splat4, store4, zero4
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
@@ -208,28 +210,157 @@ def _update4(X, r0, n, Dp, c0, Gp):
         j += 1
 
 
+@njit(**_INLINE)
+def _logits12(X, r0, n, Wp, c0, Zp):
+    """``Zp[q, c0:c0+12] = Σⱼ X[r0+q, j] Wp[j, c0:c0+12]`` for ``q < n``: tiles of 3 rows ×
+    12 classes (nine accumulators, enough independent multiply-adds to hide their latency,
+    which a 4-class tile's four cannot)."""
+    p = X.shape[1]
+    Kp = Wp.shape[1]
+    q = 0
+    while q + 3 <= n:
+        r = r0 + q
+        a0 = zero4()
+        b0 = zero4()
+        c0_ = zero4()
+        a1 = zero4()
+        b1 = zero4()
+        c1_ = zero4()
+        a2 = zero4()
+        b2 = zero4()
+        c2_ = zero4()
+        for j in range(p):
+            w0 = load4(Wp, Kp * j + c0)
+            w1 = load4(Wp, Kp * j + c0 + 4)
+            w2 = load4(Wp, Kp * j + c0 + 8)
+            x = splat4(X[r, j])
+            a0 = fma4(x, w0, a0)
+            b0 = fma4(x, w1, b0)
+            c0_ = fma4(x, w2, c0_)
+            x = splat4(X[r + 1, j])
+            a1 = fma4(x, w0, a1)
+            b1 = fma4(x, w1, b1)
+            c1_ = fma4(x, w2, c1_)
+            x = splat4(X[r + 2, j])
+            a2 = fma4(x, w0, a2)
+            b2 = fma4(x, w1, b2)
+            c2_ = fma4(x, w2, c2_)
+        o = Kp * q + c0
+        store4(Zp, o, a0)
+        store4(Zp, o + 4, b0)
+        store4(Zp, o + 8, c0_)
+        store4(Zp, o + Kp, a1)
+        store4(Zp, o + Kp + 4, b1)
+        store4(Zp, o + Kp + 8, c1_)
+        store4(Zp, o + 2 * Kp, a2)
+        store4(Zp, o + 2 * Kp + 4, b2)
+        store4(Zp, o + 2 * Kp + 8, c2_)
+        q += 3
+    while q < n:
+        a0 = zero4()
+        b0 = zero4()
+        c0_ = zero4()
+        for j in range(p):
+            x = splat4(X[r0 + q, j])
+            a0 = fma4(x, load4(Wp, Kp * j + c0), a0)
+            b0 = fma4(x, load4(Wp, Kp * j + c0 + 4), b0)
+            c0_ = fma4(x, load4(Wp, Kp * j + c0 + 8), c0_)
+        o = Kp * q + c0
+        store4(Zp, o, a0)
+        store4(Zp, o + 4, b0)
+        store4(Zp, o + 8, c0_)
+        q += 1
+
+
+@njit(**_INLINE)
+def _update12(X, r0, n, Dp, c0, Gp):
+    """``Gp[j, c0:c0+12] += Σ_{q<n} X[r0+q, j] Dp[q, c0:c0+12]``: tiles of 3 columns × 12
+    classes (nine accumulators)."""
+    p = X.shape[1]
+    Kp = Gp.shape[1]
+    j = 0
+    while j + 3 <= p:
+        o = Kp * j + c0
+        a0 = load4(Gp, o)
+        b0 = load4(Gp, o + 4)
+        c0_ = load4(Gp, o + 8)
+        a1 = load4(Gp, o + Kp)
+        b1 = load4(Gp, o + Kp + 4)
+        c1_ = load4(Gp, o + Kp + 8)
+        a2 = load4(Gp, o + 2 * Kp)
+        b2 = load4(Gp, o + 2 * Kp + 4)
+        c2_ = load4(Gp, o + 2 * Kp + 8)
+        for q in range(n):
+            r = r0 + q
+            d0 = load4(Dp, Kp * q + c0)
+            d1 = load4(Dp, Kp * q + c0 + 4)
+            d2 = load4(Dp, Kp * q + c0 + 8)
+            x = splat4(X[r, j])
+            a0 = fma4(x, d0, a0)
+            b0 = fma4(x, d1, b0)
+            c0_ = fma4(x, d2, c0_)
+            x = splat4(X[r, j + 1])
+            a1 = fma4(x, d0, a1)
+            b1 = fma4(x, d1, b1)
+            c1_ = fma4(x, d2, c1_)
+            x = splat4(X[r, j + 2])
+            a2 = fma4(x, d0, a2)
+            b2 = fma4(x, d1, b2)
+            c2_ = fma4(x, d2, c2_)
+        store4(Gp, o, a0)
+        store4(Gp, o + 4, b0)
+        store4(Gp, o + 8, c0_)
+        store4(Gp, o + Kp, a1)
+        store4(Gp, o + Kp + 4, b1)
+        store4(Gp, o + Kp + 8, c1_)
+        store4(Gp, o + 2 * Kp, a2)
+        store4(Gp, o + 2 * Kp + 4, b2)
+        store4(Gp, o + 2 * Kp + 8, c2_)
+        j += 3
+    while j < p:
+        o = Kp * j + c0
+        a0 = load4(Gp, o)
+        b0 = load4(Gp, o + 4)
+        c0_ = load4(Gp, o + 8)
+        for q in range(n):
+            x = splat4(X[r0 + q, j])
+            a0 = fma4(x, load4(Dp, Kp * q + c0), a0)
+            b0 = fma4(x, load4(Dp, Kp * q + c0 + 4), b0)
+            c0_ = fma4(x, load4(Dp, Kp * q + c0 + 8), c0_)
+        store4(Gp, o, a0)
+        store4(Gp, o + 4, b0)
+        store4(Gp, o + 8, c0_)
+        j += 1
+
+
 @njit(**_JIT)
 def packed_logits(X, r0, n, Wp, Zp):
-    """``Zp[q, :] = X[r0+q] Wp`` for ``q < n`` (Wp (p, Kp), Zp (B, Kp)): 8-class tiles, then a
-    4-class tile for the rest."""
+    """``Zp[q, :] = X[r0+q] Wp`` for ``q < n`` (Wp (p, Kp), Zp (B, Kp)): 8-class tiles, the
+    last 12 classes as one 12-class tile when ``Kp ≡ 4 (mod 8)``, a 4-class tile when
+    ``Kp = 4``."""
     Kp = Wp.shape[1]
     c0 = 0
-    while c0 + 8 <= Kp:
+    while c0 + 8 <= Kp and Kp - c0 != 12:
         _logits8(X, r0, n, Wp, c0, Zp)
         c0 += 8
-    if c0 < Kp:
+    if Kp - c0 == 12:
+        _logits12(X, r0, n, Wp, c0, Zp)
+    elif c0 < Kp:
         _logits4(X, r0, n, Wp, c0, Zp)
 
 
 @njit(**_JIT)
 def packed_update(X, r0, n, Dp, Gp):
-    """``Gp += X[r0:r0+n]ᵀ Dp[:n]`` (Dp (B, Kp), Gp (p, Kp)), rows in ascending order."""
+    """``Gp += X[r0:r0+n]ᵀ Dp[:n]`` (Dp (B, Kp), Gp (p, Kp)), rows in ascending order; the
+    class groups of :func:`packed_logits`."""
     Kp = Gp.shape[1]
     c0 = 0
-    while c0 + 8 <= Kp:
+    while c0 + 8 <= Kp and Kp - c0 != 12:
         _update8(X, r0, n, Dp, c0, Gp)
         c0 += 8
-    if c0 < Kp:
+    if Kp - c0 == 12:
+        _update12(X, r0, n, Dp, c0, Gp)
+    elif c0 < Kp:
         _update4(X, r0, n, Dp, c0, Gp)
 
 
@@ -250,6 +381,19 @@ def pack_coefficients(D, K, n, Dp):
     for i in range(n):
         for k in range(K):
             Dp[i, k] = D[k, i]
+
+
+@njit(**_JIT)
+def add_rows(Dp, n, out):
+    """``out[:Kp] += Σ_{i<n} Dp[i]`` (Dp (B, Kp), out (Kp,)), rows in ascending order."""
+    Kp = Dp.shape[1]
+    c0 = 0
+    while c0 < Kp:
+        a = zero4()
+        for i in range(n):
+            a = add4(a, load4(Dp, Kp * i + c0))
+        store4(out, c0, add4(load4(out, c0), a))
+        c0 += 4
 
 
 def widened_block(X, r0, n, Xw):
