@@ -385,14 +385,28 @@ def pack_coefficients(D, K, n, Dp):
 
 @njit(**_JIT)
 def add_rows(Dp, n, out):
-    """``out[:Kp] += Σ_{i<n} Dp[i]`` (Dp (B, Kp), out (Kp,)), rows in ascending order."""
+    """``out[:Kp] += Σ_{i<n} Dp[i]`` (Dp (B, Kp), out (Kp,)) in the order of
+    :func:`~softlogit.kernels.blocks.sum_fixed`, four classes per vector: rows ``i ≡ 0, 1, 2, 3
+    (mod 4)`` into four partial sums (the rows past the last multiple of four into the first),
+    then ``(s₀+s₁)+(s₂+s₃)``."""
     Kp = Dp.shape[1]
     c0 = 0
     while c0 < Kp:
-        a = zero4()
-        for i in range(n):
-            a = add4(a, load4(Dp, Kp * i + c0))
-        store4(out, c0, add4(load4(out, c0), a))
+        s0 = zero4()
+        s1 = zero4()
+        s2 = zero4()
+        s3 = zero4()
+        i = 0
+        while i + 4 <= n:
+            s0 = add4(s0, load4(Dp, Kp * i + c0))
+            s1 = add4(s1, load4(Dp, Kp * (i + 1) + c0))
+            s2 = add4(s2, load4(Dp, Kp * (i + 2) + c0))
+            s3 = add4(s3, load4(Dp, Kp * (i + 3) + c0))
+            i += 4
+        while i < n:
+            s0 = add4(s0, load4(Dp, Kp * i + c0))
+            i += 1
+        store4(out, c0, add4(load4(out, c0), add4(add4(s0, s1), add4(s2, s3))))
         c0 += 4
 
 

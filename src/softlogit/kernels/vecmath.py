@@ -72,26 +72,27 @@ def exp_scalar(x):
         ∈ [−\\tfrac{\\ln 2}{2}, \\tfrac{\\ln 2}{2}]
 
     ``e^r`` is its Taylor polynomial to degree 13 (truncation < 5·10⁻¹⁸ relative), evaluated
-    by Estrin's scheme; ``2ᵏ`` is built from exponent bits as ``2^{⌊k/2⌋}·2^{k−⌊k/2⌋}`` so that
+    by Horner's rule; ``2ᵏ`` is built from exponent bits as ``2^{⌊k/2⌋}·2^{k−⌊k/2⌋}`` so that
     both factors are normal numbers even when the result is subnormal or overflows.
     """
     xc = min(max(x, _EXP_LO), _EXP_HI)  # NaN becomes _EXP_LO here and is restored below
     t = xc * _LOG2E + _SHIFTER
     kf = t - _SHIFTER
     r = (xc - kf * _LN2_HI) - kf * _LN2_LO
-    # e^r = 1 + r + r²·P(r), P by Estrin's scheme (coefficients in pairs, then pairs of
-    # pairs): a dependency chain of 5 multiply-adds instead of Horner's 13.
-    r2 = r * r
-    r4 = r2 * r2
-    r8 = r4 * r4
-    a0 = 0.5 + r * (1.0 / 6.0)
-    a1 = 1.0 / 24.0 + r * (1.0 / 120.0)
-    a2 = 1.0 / 720.0 + r * (1.0 / 5040.0)
-    a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0)
-    a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0)
-    a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0)
-    tail = ((a0 + r2 * a1) + r4 * (a2 + r2 * a3)) + r8 * (a4 + r2 * a5)
-    p = 1.0 + (r + r2 * tail)  # the leading 1 + r last: one rounding of the full result
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
     k = _f64_bits(t) - _SHIFTER_BITS
     k1 = k >> 1
     k2 = k - k1
