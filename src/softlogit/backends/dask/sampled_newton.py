@@ -21,8 +21,8 @@ round, not the reading, is what a Dask fit pays for (BENCHMARKS.md, Dask). So he
 2. *each iteration* — ``d = −H_S⁻¹ ∇J`` and Armijo backtracking on the **full** objective: one
    round per trial point (usually one: ``t = 1`` is accepted), whose gradient is the next
    iteration's;
-3. *grow* — as in memory, when two iterations in a row each reduced ``‖∇J‖`` by less than
-   ``STALL_RATIO`` the sample grows ×``GROWTH`` (one more fetch); once it would reach
+3. *grow* — as in memory, when two iterations together reduced ``‖∇J‖`` by less than
+   ``STALL_RATIO²`` the sample grows ×``GROWTH`` (one more fetch); once it would reach
    ``FULL_FRACTION`` of the rows or hold more than :data:`SAMPLE_MAX_BYTES` on the client,
    the exact Hessian is summed on the workers instead (one round per iteration: Newton).
 
@@ -87,7 +87,7 @@ def sampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=
 
     f, g = fun_grad(theta)
     reason = track.record(theta, f, grad_norm(g))
-    sub, last_ratio = None, np.inf
+    sub, last_ratio = None, None
     while reason is None:
         if sub is None:
             sub = _sample(objective, r, rng)
@@ -104,9 +104,12 @@ def sampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=
         reason = track.record(theta, f, grad_norm(g))
         reason = reason or stall.update(f, track.grad_norms[-1])
         ratio = track.grad_norms[-1] / old_norm
-        if ratio > STALL_RATIO and last_ratio > STALL_RATIO and sub is not objective:
+        # the in-memory rule (HessianSampler.observe): grow when the last two iterations
+        # together reduced ‖∇J‖ by less than STALL_RATIO² (alternating steps included)
+        if last_ratio is not None and last_ratio * ratio > STALL_RATIO ** 2 \
+                and sub is not objective:
             r *= GROWTH
-            sub, ratio = None, 0.0  # judge the grown sample on its own iterations
+            sub, ratio = None, None  # judge the grown sample on its own iterations
         last_ratio = ratio
     return track.result(final_params(objective, theta), reason)
 
