@@ -12,7 +12,7 @@ fold (binary L1 only). Compile time (the first call in a process; Numba in softl
 is measured on a tiny problem and reported apart.
 
     python benchmarks/cv_bench.py [--repeats 3] [--only NAME ...] [--tools TEXT ...]
-        [--sklearn-tol TOL ...] [--softlogit-tol TOL ...] [--quick] [--screening]
+        [--sklearn-tol TOL ...] [--softlogit-tol TOL ...] [--quick] [--screening] [--counts]
 """
 
 from __future__ import annotations
@@ -265,6 +265,27 @@ def screening_comparison():
                   f"solve, {path.n_active.mean():.1f} active", flush=True)
 
 
+def hessian_counts(names):
+    """Model Hessians (``hessian.weighted_gram`` blocks) and solver iterations of softlogit's
+    CV on each problem, per path solver: counts, not timings (no lock needed)."""
+    from softlogit.selection import hessian
+
+    calls, real = [0], hessian.weighted_gram
+    hessian.weighted_gram = lambda *a: calls.__setitem__(0, calls[0] + 1) or real(*a)
+    for name in names:
+        spec = PROBLEMS[name]
+        X, y = spec["make"]()
+        rho = spec["rho"]
+        folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+        grid = LogisticRegressionCV(Cs=10, l1_ratios=(rho,))
+        Cs = grid._grid(*_validated(X, y, grid), [rho])
+        for solver in ("auto", "newton-cd") if len(np.unique(y)) == 2 else ("auto",):
+            calls[0] = 0
+            clf = LogisticRegressionCV(Cs=Cs, l1_ratios=(rho,), cv=folds, solver=solver).fit(X, y)
+            print(f"  {name} solver={solver}: {calls[0]} Hessian blocks, "
+                  f"{int(clf.n_iter_.sum())} iterations", flush=True)
+
+
 def _validated(X, y, est):
     from softlogit.selection.targets import encode_targets
 
@@ -286,7 +307,12 @@ def main(argv=None):
                         help="no compile-time row (only for runs without skglm rows)")
     parser.add_argument("--screening", action="store_true",
                         help="only compare the screening rules along one path")
+    parser.add_argument("--counts", action="store_true",
+                        help="only count softlogit's Hessians and iterations (no timing)")
     args = parser.parse_args(argv)
+    if args.counts:
+        hessian_counts(args.only or ["binary-l1", "multinomial-en"])
+        return 0
     if args.screening:
         screening_comparison()
         return 0
