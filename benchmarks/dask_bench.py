@@ -3,8 +3,11 @@
 ``.venv/bin/python benchmarks/dask_bench.py [--rows 1000000] [--cols 50] [--chunk-rows 100000]``
 
 Set-up: ``LocalCluster(n_workers=2, threads_per_worker=1)`` (worker processes); X (float64) is
-generated on the workers and persisted there, as are the targets; neither tool pays for data
-loading in its timings.
+generated on the workers and persisted there, its row blocks dealt round-robin to the workers
+(:func:`balanced`: an equal share each), as are the targets; neither tool pays for data
+loading in its timings. Before the fits, :func:`round_costs` times one round over the placed
+chunks: an empty round (one task per worker, as a pass runs now), the same as one task per
+chunk (the executor before), and one gradient pass.
 
 *Same objective.* dask-ml's ``LogisticRegression`` (dask-glm) minimises
 ``Σᵢ ℓᵢ + (1/(2C)) ‖β‖²`` with its intercept inside β (penalised). softlogit (scikit-learn's
