@@ -165,13 +165,15 @@ def peer_tools() -> list[Tool]:
         import sklearnex  # noqa: F401
         tools.append(Tool("scikit-learn-intelex lbfgs", sklearnex_fit,
                           version=_version("scikit-learn-intelex")))
-    except ImportError as exc:
-        tools.append(Tool("scikit-learn-intelex lbfgs", None, skip=lambda P: f"not installed: {exc}"))
+    except ImportError as exc:  # the name `exc` is unbound after the block: keep the text
+        missing = f"not installed: {exc}"
+        tools.append(Tool("scikit-learn-intelex lbfgs", None, skip=lambda P, m=missing: m))
     try:
         import glum  # noqa: F401
         tools.append(Tool("glum irls-ls", glum_fit, skip=_glum_skip, version=_version("glum")))
     except ImportError as exc:
-        tools.append(Tool("glum irls-ls", None, skip=lambda P: f"not installed: {exc}"))
+        missing = f"not installed: {exc}"
+        tools.append(Tool("glum irls-ls", None, skip=lambda P, m=missing: m))
     return tools
 
 
