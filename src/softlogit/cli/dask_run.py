@@ -94,7 +94,7 @@ def _print_cluster(console, doc):
     fit = doc.get("fit")
     if fit and fit.get("passes") is not None:
         c = doc["cluster"]
-        lines.append(("passes", f"{fit['passes']:g} over X by the solver (+ {fit['setup_passes']:g} "
+        lines.append(("passes", f"{fit['passes']:.3g} over X by the solver (+ {fit['setup_passes']:g} "
                                 f"to place it) in {c.get('rounds', '?')} rounds of "
                                 f"{c.get('tasks_per_pass', '?')} tasks"))
     from softlogit.cli.report import _facts
