@@ -36,8 +36,9 @@ from softlogit.solvers.l1 import l1_value
 from softlogit.solvers.newton import known_null_space
 from softlogit.solvers.newton_cd import (  # newton-cd's own pieces: the same model and rules
     ROUNDING_ULPS, _backtrack, _cd_sweeps, _exact_zeros, _proximal_gradient_step,
+    composite_evaluator,
 )
-from softlogit.solvers.result import grad_norm, optimality_gradient
+from softlogit.solvers.result import optimality_gradient
 
 #: Coordinate-descent sweeps before the model is tried as a linear system on its support.
 POLISH_AFTER = 30
@@ -82,11 +83,7 @@ def lazy_newton_cd(objective, params0, *, tol, max_iter, reference_norm=None, ke
     null = known_null_space(objective)
     noise_eps = ROUNDING_ULPS * np.finfo(objective.dtype).eps
 
-    def evaluate(x):
-        value, grad = objective.loss_gradient(x)
-        grad = np.asarray(grad, dtype=np.float64)
-        F = float(value) + l1_value(x, lam, mask)
-        return F, grad, grad_norm(optimality_gradient(objective, x, grad))
+    evaluate = composite_evaluator(objective, lam, mask)
 
     F, g, opt = evaluate(theta)
     reason = track.record(theta, F, opt)

@@ -106,12 +106,7 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     null = known_null_space(objective)
     noise_eps = ROUNDING_ULPS * np.finfo(objective.dtype).eps
 
-    def evaluate(x):
-        value, grad = objective.loss_gradient(x)
-        grad = np.asarray(grad, dtype=np.float64)
-        F = float(value) + l1_value(x, lam, mask)
-        return F, grad, grad_norm(optimality_gradient(objective, x, grad))
-
+    evaluate = composite_evaluator(objective, lam, mask)
     sampler = HessianSampler.for_objective(objective, sample_rows, random_state)
     if sampler is not None:
         track.info["sample_rows"] = []
@@ -172,6 +167,17 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     if lam > 0:
         theta = _exact_zeros(theta, mask, noise_eps)
     return track.result(final_params(objective, theta), reason)
+
+
+def composite_evaluator(objective, lam, mask):
+    """``x ↦ (F(x), ∇f(x), ‖g_opt(x)‖)`` with ``F = f + λ₁‖W_mask‖₁``: one pass over X a call
+    (``g_opt``: :func:`~softlogit.solvers.optimality_gradient`, the stopping rule's measure)."""
+    def evaluate(x):
+        value, grad = objective.loss_gradient(x)
+        grad = np.asarray(grad, dtype=np.float64)
+        F = float(value) + l1_value(x, lam, mask)
+        return F, grad, grad_norm(optimality_gradient(objective, x, grad))
+    return evaluate
 
 
 def _exact_zeros(theta, mask, noise_eps):

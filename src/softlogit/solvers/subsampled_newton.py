@@ -215,9 +215,15 @@ class HessianSampler:
         iteration alone never catches (seen on badly scaled columns: ‖∇J‖ went 7.3, 2.0,
         5.5, 0.53, 4.9, 0.73, … for 120 iterations with a fixed 1,500-row sample)."""
         last, self._last_ratio = self._last_ratio, ratio
-        if last is not None and last * ratio > STALL_RATIO ** 2:
+        if stalled(last, ratio):
             self.rows = _settle(self.rows * GROWTH, len(self.eligible))
             self._last_ratio = None  # judge the grown sample on its own iterations
+
+
+def stalled(last_ratio: float | None, ratio: float) -> bool:
+    """Whether the last two iterations' ``‖∇J‖`` reduction factors (``last_ratio`` is
+    ``None`` right after a growth) together gained less than ``STALL_RATIO²``."""
+    return last_ratio is not None and last_ratio * ratio > STALL_RATIO ** 2
 
 
 def is_tall(objective) -> bool:

@@ -41,7 +41,7 @@ from softlogit.solvers.linesearch import FallbackLog, objective_fun_grad
 from softlogit.solvers.newton import _cholesky_direction, known_null_space, newton_step
 from softlogit.solvers.result import grad_norm
 from softlogit.solvers.subsampled_newton import (CHOLESKY_MAX_PARAMS, FULL_FRACTION, GROWTH,
-                                                 STALL_RATIO, _generator, first_sample_size)
+                                                 _generator, first_sample_size, stalled)
 
 #: The largest row sample (X's values) kept on the client.
 SAMPLE_MAX_BYTES = 64 * 2**20
@@ -106,8 +106,7 @@ def sampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=
         ratio = track.grad_norms[-1] / old_norm
         # the in-memory rule (HessianSampler.observe): grow when the last two iterations
         # together reduced ‖∇J‖ by less than STALL_RATIO² (alternating steps included)
-        if last_ratio is not None and last_ratio * ratio > STALL_RATIO ** 2 \
-                and sub is not objective:
+        if stalled(last_ratio, ratio) and sub is not objective:
             r *= GROWTH
             sub, ratio = None, None  # judge the grown sample on its own iterations
         last_ratio = ratio
