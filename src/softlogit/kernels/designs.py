@@ -23,9 +23,6 @@ from softlogit.kernels.gram import dense_gram
 from softlogit.kernels.partition import COPY_BLOCK_BYTES, row_bounds
 from softlogit.kernels.transpose import Transposed
 
-#: Widest X whose Hessian block is built by the rank-4 row kernel (its (p, p) float64 partials
-#: stay in L2); wider X goes through blocked BLAS ``syrk``/``gemm``.
-
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -157,7 +154,6 @@ class NumbaDenseDesign(DenseDesign):
         """``Xᵀ diag(d) X``; the same pass also yields ``Xᵀd`` and ``Σd``, kept for an
         immediately following :meth:`wsum_rows` with equal ``d`` (what
         :meth:`LinearObjective.hessian` asks next)."""
-        m, p = self.X.shape
         if not self._contiguous:
             return super().gram(d)
         d = np.asarray(d)
