@@ -158,7 +158,9 @@ def test_designs_count_passes_over_x():
             fused = d.fused_loss_gradient("binary", np.zeros((1, 5)), np.zeros(1), y,
                                           np.ones(200)) is not None
             d.passes = before
-            obj.loss_gradient(obj.zeros())
+            obj.loss_gradient(obj.zeros() + 0.1)
+            assert d.passes - before == (1 if fused else 2), (backend, d.kind)
+            obj.loss_gradient(obj.zeros() + 0.1)  # the same point again: kept, no pass
             assert d.passes - before == (1 if fused else 2), (backend, d.kind)
             sub = d.take(np.arange(50))
             p0 = d.passes

@@ -36,12 +36,32 @@ def _count_full_reads(monkeypatch, shape):
 
 
 @pytest.mark.parametrize("Est", [softlogit.LogisticRegression, softlogit.SoftmaxRegression])
-def test_fit_checks_x_for_nan_once(monkeypatch, Est):
+def test_fit_proves_x_finite_without_a_read_of_its_own(monkeypatch, Est):
+    """Dense X: the first full loss_gradient is the proof (kernels.designs.NumbaDenseDesign);
+    neither scikit-learn's check nor the design's separate read runs on clean X."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 4))
     y = rng.integers(0, 3, 300)
     seen = _count_full_reads(monkeypatch, X.shape)
     Est().fit(X, y)
+    assert seen == []
+
+
+def test_sparse_fit_checks_x_for_nan_once(monkeypatch):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    X = sp.random(300, 6, density=0.5, format="csr", random_state=0)
+    y = rng.integers(0, 2, 300)
+    seen = []
+    own_check = kernel_designs.SparseDesign.check_finite
+
+    def counted(self):
+        seen.append("objective")
+        return own_check(self)
+
+    monkeypatch.setattr(kernel_designs.SparseDesign, "check_finite", counted)
+    softlogit.LogisticRegression().fit(X, y)
     assert seen == ["objective"]
 
 

@@ -135,10 +135,14 @@ def test_pass_count_is_gradients_plus_sampled_rows(monkeypatch):
     obj = tall_problem("binary")
     calls = []
     real = obj.loss_gradient
-    monkeypatch.setattr(obj, "loss_gradient", lambda th: calls.append(1) or real(th))
+    monkeypatch.setattr(obj, "loss_gradient",
+                        lambda th: calls.append(np.array(th, copy=True)) or real(th))
     res = solve(obj, "subsampled-newton", tol=1e-10)
     m = obj.n_samples
-    # one pass per full loss+gradient (the stopping rule's ∇J(0) included) and, for each
+    # the solver's cold start asks again for the stopping rule's ∇J(0): kept, no pass
+    assert np.array_equal(calls[0], calls[1])
+    calls = [th for i, th in enumerate(calls) if i == 0 or not np.array_equal(th, calls[i - 1])]
+    # one pass per full loss+gradient at a new point (∇J(0) included) and, for each
     # Hessian sample of r < m rows, r/m for the copy, its logits and its gram (Xᵀd may come
     # with the gram's pass); a sample of all rows is the full Hessian: logits and gram
     lo = len(calls) + sum(3 * r / m if r < m else 2 for r in res.info["sample_rows"])

@@ -51,6 +51,15 @@ class Design(ABC):
         """
         raise NotImplementedError(f"the {self.kind} design does not check its values")
 
+    def defer_finite_check(self) -> None:
+        """Promise :meth:`check_finite` before any result computed from X is returned.
+
+        By default the check runs now. A design that can prove X finite from the result of its
+        first full pass (see :class:`~softlogit.kernels.designs.NumbaDenseDesign`) overrides
+        this to save the separate read.
+        """
+        self.check_finite()
+
     def count_pass(self, n: float = 1.0) -> None:
         """Add ``n`` passes over this X (and ``n·r/m`` to the design it was taken from)."""
         self.passes = self.passes + n

@@ -36,13 +36,41 @@ def _intercept(b, k):
 
 
 class NumbaDenseDesign(DenseDesign):
-    """Dense float32/float64 X with fused single-pass kernels (any memory order)."""
+    """Dense float32/float64 X with fused single-pass kernels (any memory order).
+
+    *Finiteness from the first pass.* :meth:`defer_finite_check` skips the separate read that
+    :meth:`check_finite` makes: the first full :meth:`fused_loss_gradient` is the proof. Every
+    entry xᵢⱼ of X reaches ``Gⱼ = Σᵢ dᵢ xᵢⱼ`` as a product (the kernels skip no row, whatever
+    ``dᵢ`` is), and in IEEE arithmetic ``d·NaN`` is NaN and ``d·(±inf)`` is ±inf or NaN (for
+    ``d = 0``), which no later sum makes finite again: a finite loss and gradient prove X
+    finite. A non-finite result sends the question to :meth:`check_finite` (which counts the
+    bad entries and refuses them, or finds X clean and lets the result through). Every other
+    method that reads X runs :meth:`check_finite` first while the proof is outstanding.
+    """
 
     kind = "numba-dense"
 
     def __init__(self, X: np.ndarray):
         super().__init__(X)
         self._contiguous = bool(X.flags.c_contiguous)
+        self._unproven = False
+
+    def defer_finite_check(self):
+        self._unproven = True
+
+    def _prove_finite(self):
+        """Run the outstanding finiteness check (raises on NaN or ±inf in X)."""
+        if self._unproven:
+            self.check_finite()
+
+    def _proof_from(self, result):
+        """Close the outstanding check with a full pass's ``(loss, G, g_b)``; returns it."""
+        if self._unproven:
+            loss, G, gb = result
+            if not (np.isfinite(loss) and np.isfinite(G).all() and np.isfinite(gb).all()):
+                self.check_finite()
+            self._unproven = False
+        return result
 
     def _blocks(self, width):
         """Yield ``(X_block, row slice, chunk bounds)``: all of X when C-contiguous, else
@@ -83,9 +111,11 @@ class NumbaDenseDesign(DenseDesign):
         else:
             return None
         self.count_pass()
-        return _sum_blocks(run(Xb, r, bounds) for Xb, r, bounds in self._blocks(width))
+        return self._proof_from(
+            _sum_blocks(run(Xb, r, bounds) for Xb, r, bounds in self._blocks(width)))
 
     def fused_hessian_product(self, loss_name, factors, V, Vb, sample_weight):
+        self._prove_finite()
         m, p = self.X.shape
         dt = self.X.dtype
         s = np.asarray(sample_weight, dtype=dt)
@@ -111,6 +141,7 @@ class NumbaDenseDesign(DenseDesign):
         return HW, Hb
 
     def dot(self, W):
+        self._prove_finite()
         if not self._contiguous:
             return super().dot(W)
         m, p = self.X.shape
@@ -126,6 +157,7 @@ class NumbaDenseDesign(DenseDesign):
         ``var = E[(x−x₀)²] − (E[x−x₀])²``, which avoids the cancellation of the raw moments
         for columns with a large mean.
         """
+        self._prove_finite()
         m, p = self.X.shape
         self.count_pass()
         rows = max(64, COPY_BLOCK_BYTES // max(1, 8 * p))
@@ -144,16 +176,27 @@ class NumbaDenseDesign(DenseDesign):
         """The sum that proves X finite, by the kernels' parallel read (NumPy's ``sum`` runs
         on one thread: ~2× the time of this read on two cores)."""
         if not self._contiguous:
-            return super().check_finite()
-        m, p = self.X.shape
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = dense.read_pass(self.X, row_bounds(m, p))
-        check_finite_values(self.X, total)
+            super().check_finite()
+        else:
+            m, p = self.X.shape
+            with np.errstate(over="ignore", invalid="ignore"):
+                total = dense.read_pass(self.X, row_bounds(m, p))
+            check_finite_values(self.X, total)
+        self._unproven = False
+
+    def tdot(self, R):
+        self._prove_finite()
+        return super().tdot(R)
+
+    def take(self, rows):
+        self._prove_finite()
+        return super().take(rows)
 
     def gram(self, d):
         """``Xᵀ diag(d) X``; the same pass also yields ``Xᵀd`` and ``Σd``, kept for an
         immediately following :meth:`wsum_rows` with equal ``d`` (what
         :meth:`LinearObjective.hessian` asks next)."""
+        self._prove_finite()
         if not self._contiguous:
             return super().gram(d)
         d = np.asarray(d)
@@ -169,6 +212,7 @@ class NumbaDenseDesign(DenseDesign):
         if last is not None and last[0].shape == np.shape(d) and np.array_equal(last[0], d):
             # Xᵀd came with the gram's pass: no new pass over X.
             return last[1].astype(self.dtype, copy=False)
+        self._prove_finite()
         return super().wsum_rows(d)
 
 

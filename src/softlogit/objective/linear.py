@@ -67,6 +67,10 @@ class LinearObjective:
     True
     """
 
+    #: ``(params, y, sample_weight, (loss_sum, GW, Gb))`` of the last data term (see
+    #: :meth:`loss_gradient`), or None.
+    _last_data_term = None
+
     def __init__(self, X, y, *, loss="binary", n_classes=None, fit_intercept=True,
                  sample_weight=None, penalty="l2", C=1.0, l1_ratio=None, backend="auto"):
         self.loss_fn = get_loss(loss)
@@ -74,7 +78,7 @@ class LinearObjective:
         X = _check_X(X)
         self.design: Design = as_design(X, backend=backend)
         if not given_design:
-            self.design.check_finite()
+            self.design.defer_finite_check()
         m, p = self.design.shape
         if self.design.samples_on_device:  # targets and weights are checked and kept with X
             self.n_classes, self.y, self.sample_weight, self.sw_sum = self.design.place_samples(
@@ -164,9 +168,33 @@ class LinearObjective:
         return float(np.dot(self.sample_weight, losses)) / self.sw_sum + self._penalty_l2(W)[0]
 
     def loss_gradient(self, params) -> tuple[float, np.ndarray]:
-        """Smooth objective and its gradient (flat, X's dtype), from one pass over X."""
+        """Smooth objective and its gradient (flat, X's dtype), from one pass over X.
+
+        The data term of the last call is kept: asked again at the same ``params`` (the
+        stopping rule's reference gradient at 0 and a solver's cold start, or a line search
+        returning to its start), the answer costs no pass. The penalty term is recomputed
+        every call, so a changed :attr:`penalty` (a regularisation path) is always honoured.
+        """
         W, b = self.unpack(params)
+        loss_sum, GW, Gb = self._data_term(params, W, b)
+        pen, pen_grad = self._penalty_l2(W)
+        grad_W = GW / self.sw_sum + pen_grad
+        grad_b = Gb / self.sw_sum if self.fit_intercept else None
+        return float(loss_sum) / self.sw_sum + pen, self.pack(grad_W, grad_b)
+
+    def _data_term(self, params, W, b):
+        """``(Σᵢ sᵢ ℓᵢ, Gᵀ X, Σᵢ Gᵢ)`` at ``params`` — one pass over X, or the kept last one.
+
+        The key is an exact copy of ``params`` together with the identities of ``y`` and
+        ``sample_weight``; copies are returned, so a caller that edits them changes nothing.
+        """
         s = self.sample_weight
+        key = np.array(params, copy=True)
+        last = self._last_data_term
+        if (last is not None and last[0].shape == key.shape and last[1] is self.y
+                and last[2] is s and np.array_equal(last[0], key)):
+            loss_sum, GW, Gb = last[3]
+            return loss_sum, GW.copy(), Gb.copy()
         fused = self.design.fused_loss_gradient(self.loss_fn.name, W, b, self.y, s)
         if fused is not None:
             loss_sum, GW, Gb = fused
@@ -177,10 +205,9 @@ class LinearObjective:
             G = G.reshape(self.n_samples, self.n_logits)
             GW = self.design.tdot(G)
             Gb = G.sum(axis=0)
-        pen, pen_grad = self._penalty_l2(W)
-        grad_W = GW / self.sw_sum + pen_grad
-        grad_b = Gb / self.sw_sum if self.fit_intercept else None
-        return float(loss_sum) / self.sw_sum + pen, self.pack(grad_W, grad_b)
+        GW, Gb = np.array(GW), np.array(Gb)
+        self._last_data_term = (key, self.y, s, (loss_sum, GW.copy(), Gb.copy()))
+        return loss_sum, GW, Gb
 
     def gradient(self, params) -> np.ndarray:
         """Gradient of the smooth objective (flat)."""
