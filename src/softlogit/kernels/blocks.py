@@ -2,11 +2,11 @@
 
 Every kernel processes a chunk of rows in consecutive *blocks* of ``B`` rows (``B`` from
 :func:`softlogit.kernels.partition.block_rows`, a function of the row width only): (1) the
-block's logits go into a small float64 buffer (binary: :func:`binary_pipelined`; softmax: the
+block's logits go into a small float64 buffer (binary: :func:`binary_logits`; softmax: the
 register-blocked tiles of :mod:`.tiles`); (2) the losses, the transcendental functions
 (:mod:`.vecmath`) and the gradient coefficients are computed over the whole buffer in loops
 without branches or calls, which LLVM vectorises; (3) the gradient update re-reads the block's
-rows from L1/L2. The softmax buffers are laid out (K, B), so that each step runs across the
+rows from L1/L2 (binary: :func:`binary_update`). The softmax buffers are laid out (K, B), so that each step runs across the
 rows of the block, the K exponentials included.
 
 Stability is that of :mod:`softlogit.losses` (the per-row formulas are the same as those of
@@ -64,40 +64,43 @@ def sum_fixed(a, n):
 
 
 @njit(**_VEC)
-def binary_pipelined(X, r_new, n_new, W, b, z, r_old, n_old, d, g):
-    """Logits of a new block and the gradient update of the previous one, interleaved.
+def binary_logits(X, r0, n, W, b, z):
+    """``z[q] = W[0]·X[r0+q] + b`` for ``q < n``: one dot product per row, rows strictly in order.
 
-    ``z[i] = W[0]·X[r_new+i] + b`` for ``i < n_new`` and ``g += Σ_{i<n_old} d[i] X[r_old+i]``
-    (four rows per load/store of ``g``, in row order), but each step reads four new rows from
-    memory, strictly in order (the hardware prefetcher streams them best that way), while
-    four old rows, still in cache, update ``g``: the arithmetic of the update overlaps the
-    memory traffic instead of following it. ``W`` is (1, p); ``z``, ``d`` (B,); ``g`` (p,).
+    In order matters: reading the block's rows one after the other is the one access pattern
+    the hardware prefetcher streams at the speed of a plain read (dot products of four rows at
+    once sharing the loads of ``W`` measured 0.55–0.72 of the read against 0.73–0.83 for this,
+    two threads at the fitted optimum; see BENCHMARKS.md, "Per-pass speed"). ``W`` is (1, p).
     """
-    p = W.shape[1]
-    i = 0
-    steps = max(n_new, n_old)
-    while i < steps:
-        for q in range(i, min(i + 4, n_new)):
-            z[q] = dot1(X, r_new + q, W, 0) + b
-        # The update loops are written out here, not called: LLVM does not inline a
-        # vectorised helper this size, and each call would cost reference-count updates.
-        if i + 4 <= n_old:
-            r = r_old + i
-            d0, d1, d2, d3 = d[i], d[i + 1], d[i + 2], d[i + 3]
-            for j in range(p):
-                g[j] += (d0 * X[r, j] + d1 * X[r + 1, j]) + (d2 * X[r + 2, j] + d3 * X[r + 3, j])
-        else:
-            for q in range(i, n_old):
-                r = r_old + q
-                d0 = d[q]
-                for j in range(p):
-                    g[j] += d0 * X[r, j]
-        i += 4
+    for q in range(n):
+        z[q] = dot1(X, r0 + q, W, 0) + b
 
 
 @njit(**_VEC)
-def binary_block(z, y, s, n, loss, d):
-    """Sigmoid cross-entropy over a block of logits ``z`` (n,), targets ``y ∈ [0, 1]``.
+def binary_update(X, r0, n, d, g):
+    """``g += Σ_{q<n} d[q] X[r0+q]``: four rows per load/store of ``g`` (rows ascending; each
+    four as ``(d₀x₀ + d₁x₁) + (d₂x₂ + d₃x₃)``), then the last ``n mod 4`` rows one by one.
+
+    Called right after the block's logits and losses, so its rows are still in L1/L2.
+    """
+    p = X.shape[1]
+    i = 0
+    while i + 4 <= n:
+        r = r0 + i
+        d0, d1, d2, d3 = d[i], d[i + 1], d[i + 2], d[i + 3]
+        for j in range(p):
+            g[j] += (d0 * X[r, j] + d1 * X[r + 1, j]) + (d2 * X[r + 2, j] + d3 * X[r + 3, j])
+        i += 4
+    for q in range(i, n):
+        r = r0 + q
+        d0 = d[q]
+        for j in range(p):
+            g[j] += d0 * X[r, j]
+
+
+@njit(**_VEC)
+def binary_rows(z, y, s, r0, n, loss, d):
+    """Sigmoid cross-entropy over a block of logits ``z`` (n,), targets ``y[r0+i] ∈ [0, 1]``.
 
     .. math::
 
@@ -107,19 +110,27 @@ def binary_block(z, y, s, n, loss, d):
 
     A sum of non-negative terms (no cancellation), ``e ≤ 1`` (no overflow), and ``q = σ(−|z|)``
     instead of ``1 − σ(z)`` (which rounds to 0 for z > 37). Writes ``loss[i] = sᵢℓᵢ`` and
-    ``d[i] = sᵢ ∂ℓᵢ/∂zᵢ``. ``y`` and ``s`` are the block's slices (any float dtype).
+    ``d[i] = sᵢ ∂ℓᵢ/∂zᵢ`` for ``i < n``, reading ``y[r0+i]`` and ``s[r0+i]`` (any float
+    dtype): whole arrays and an offset, not slices, since a slice costs two atomic
+    reference-count updates per block.
     """
     for i in range(n):
         zi = z[i]
         e = exp_scalar(-abs(zi))
         q = e / (1.0 + e)
-        yi = float(y[i])
-        si = float(s[i])
+        yi = float(y[r0 + i])
+        si = float(s[r0 + i])
         pos = zi >= 0.0
         li = (1.0 - yi) * max(zi, 0.0) + yi * max(-zi, 0.0) + log1p_scalar(e)
         gi = ((1.0 - yi) - q) if pos else (q - yi)
         loss[i] = si * li
         d[i] = si * gi
+
+
+@njit(**_VEC)
+def binary_block(z, y, s, n, loss, d):
+    """:func:`binary_rows` of the block slices ``y``, ``s`` (n,) (offset 0)."""
+    binary_rows(z, y, s, 0, n, loss, d)
 
 
 @njit(**_VEC)
