@@ -92,11 +92,13 @@ def penalty_name(l1_ratio: float) -> str:
 
 
 def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="auto",
-             screening="auto", min_ratio=None, verbose=0) -> PathResult:
+             screening="auto", min_ratio=None, verbose=0, start=None) -> PathResult:
     """The path of :class:`~softlogit.selection.problem.PathProblem` ``problem`` over ``Cs``.
 
     ``Cs`` is an array of C values (fitted in increasing order, returned in that order) or an
     int (the automatic grid of :mod:`.grid`, with ``min_ratio``); ``l1_ratio`` is ρ in [0, 1].
+    ``start``: the full flat parameters the first fit starts from (default: the intercept-only
+    fit, where every coefficient is zero); the answers meet the same stopping rule either way.
     """
     rho = float(l1_ratio)
     penalty = penalty_name(rho)
@@ -116,9 +118,14 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
                                  "n_screened", "n_resolves", "converged", "reasons",
                                  "strategies")}
     theta, lam_old = null, gmax
+    if start is not None:  # a warm start: the gradient there screens the first C
+        theta = np.asarray(start, dtype=np.float64).ravel().copy()
+        _, grad = problem.full.loss_gradient(theta)
+        grad = np.asarray(grad, dtype=np.float64)
+        lam_old = None
     solver_passes = 0.0
     strategy = screening if rho > 0 else None
-    carried = None  # ridge_newton's loss Hessian at the last answer (L2: all columns)
+    carried = None  # ridge_newton's RidgeCarry at the last answer (L2: all columns)
     kept = None  # lazy_newton_cd's CarriedHessian (L1 / elastic net: the last columns solved)
     for C in Cs:
         pen = problem.penalty(penalty, float(C), rho if penalty == "elasticnet" else None)
@@ -127,7 +134,8 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
         scores = scr.column_scores(problem, grad)
         active = scr.active_columns(problem, theta)
         used, columns = ((None, np.arange(p)) if strategy is None
-                         else scr.initial_columns(strategy, scores, active, pen.l1, lam_old))
+                         else scr.initial_columns(strategy, scores, active, pen.l1,
+                                         pen.l1 if lam_old is None else lam_old))
         n_iter = resolves = 0
         while True:
             result = None
@@ -138,7 +146,7 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
                 if name == RIDGE:
                     result, carried = ridge_newton(sub, start, tol=tol, max_iter=max_iter,
                                                    reference_norm=reference,
-                                                   loss_hessian=carried)
+                                                   carried=carried)
                 elif name == LAZY:
                     result, kept = lazy_newton_cd(sub, start, tol=tol, max_iter=max_iter,
                                                   reference_norm=reference,
@@ -158,6 +166,8 @@ def fit_path(problem, Cs, l1_ratio: float, *, tol=1e-8, max_iter=100, solver="au
                 theta = problem.expand(result.params, columns)
                 n_iter += result.n_iter
                 solver_passes += result.info.get("passes", 0.0)
+            else:  # no column: the intercept-only fit, in closed form (also after a warm start)
+                theta = null.copy()
             if strategy is None:
                 value, converged = result.objective, result.converged
                 reason = result.reason

@@ -31,11 +31,23 @@ MAX_HALVINGS = 40
 REUSE_RATIO = 0.05
 
 
-def ridge_newton(objective, params0, *, tol, max_iter, reference_norm=None, loss_hessian=None):
+class RidgeCarry:
+    """What one fit of a path hands to the next: the loss Hessian ``∇²f`` last formed (no
+    ridge), and the loss value and gradient (no ridge) at the fit's answer ``theta``. The next
+    fit starts at ``theta``, so its first objective and gradient are these plus its own ridge
+    term — no pass over X."""
+
+    def __init__(self, H_loss, theta, value, grad):
+        self.H_loss, self.theta, self.value, self.grad = H_loss, theta, value, grad
+
+
+def ridge_newton(objective, params0, *, tol, max_iter, reference_norm=None, loss_hessian=None,
+                 carried: RidgeCarry | None = None):
     """Minimise the smooth (loss + L2) binary objective by Newton from ``params0``.
 
     ``loss_hessian``: ``∇²f`` without the ridge at ``params0`` (or near it), reused for the
-    first step. Returns ``(SolverResult, loss Hessian last formed)``.
+    first step; ``carried``: the last fit's :class:`RidgeCarry` (its Hessian, and its loss and
+    gradient when ``params0`` is its answer). Returns ``(SolverResult, RidgeCarry)``.
     """
     if objective.n_logits != 1:
         raise ValueError("ridge_newton fits the binary (one-logit) model only")
@@ -50,18 +62,29 @@ def ridge_newton(objective, params0, *, tol, max_iter, reference_norm=None, loss
         grad = np.asarray(grad, dtype=np.float64)
         return float(value), grad, grad_norm(grad)
 
-    F, g, opt = evaluate(theta)
+    if carried is not None and loss_hessian is None:
+        loss_hessian = carried.H_loss
+    if carried is not None and np.array_equal(carried.theta, theta):
+        # J = f + ½ Σ ridgeⱼ θⱼ², ∇J = ∇f + ridge ⊙ θ: the new ridge on the carried f, ∇f
+        F = carried.value + 0.5 * float(ridge @ (theta * theta))
+        g = carried.grad + ridge * theta
+        opt = grad_norm(g)
+    else:
+        F, g, opt = evaluate(theta)
     reason = track.record(theta, F, opt)
     H_loss = formed = loss_hessian
+    factor = None  # Cholesky of H_loss + diag(ridge), kept with H_loss
     fresh = False  # whether H_loss was formed at the current θ
     noise = 64 * np.finfo(np.float64).eps
     while reason is None:
         if H_loss is None:
             H_loss = np.asarray(objective.hessian(theta), dtype=np.float64)
             H_loss[np.diag_indices_from(H_loss)] -= ridge
-            formed, fresh = H_loss, True
+            formed, fresh, factor = H_loss, True, None
             track.info["hessians"] += 1
-        d = _newton_direction(H_loss, ridge, g)
+        if factor is None:
+            factor = _factor(H_loss, ridge)
+        d = _newton_direction(factor, g)
         slope = float(g @ d)
         step, t = None, 1.0
         for _ in range(MAX_HALVINGS if slope < 0 else 0):
@@ -74,27 +97,35 @@ def ridge_newton(objective, params0, *, tol, max_iter, reference_norm=None, loss
             t *= 0.5
         if step is None:
             if not fresh:  # a Hessian from an earlier point: form it here and retry
-                H_loss = None
+                H_loss = factor = None
                 continue
             track.n_iter += 1
             reason = "line search failed: the Newton direction gives no decrease"
             break
         track.n_iter += 1
         if not (t == 1.0 and step[3] <= REUSE_RATIO * opt):
-            H_loss = None  # slow progress: form the Hessian at the new point
+            H_loss = factor = None  # slow progress: form the Hessian at the new point
         theta, F, g, opt = step
         fresh = False
         reason = track.record(theta, F, opt)
     result = track.result(theta.astype(objective.dtype, copy=False), reason)
-    return result, formed
+    loss_value = F - 0.5 * float(ridge @ (theta * theta))
+    return result, RidgeCarry(formed, theta.copy(), loss_value, g - ridge * theta)
 
 
-def _newton_direction(H_loss, ridge, g):
-    """``−(H_loss + diag(ridge))⁻¹ g`` by Cholesky; least squares if not positive definite."""
+def _factor(H_loss, ridge):
+    """``H_loss + diag(ridge)``: its Cholesky factor, or the matrix itself if it is not
+    positive definite (then :func:`_newton_direction` solves by least squares)."""
     A = H_loss.copy()
     A[np.diag_indices_from(A)] += ridge
     try:
-        return -cho_solve(cho_factor(A, lower=False, check_finite=False), g,
-                          check_finite=False)
+        return cho_factor(A, lower=False, check_finite=False)
     except LinAlgError:
-        return -np.linalg.lstsq(A, g, rcond=None)[0]
+        return A
+
+
+def _newton_direction(factor, g):
+    """``−(H_loss + diag(ridge))⁻¹ g`` from :func:`_factor`'s answer."""
+    if isinstance(factor, tuple):
+        return -cho_solve(factor, g, check_finite=False)
+    return -np.linalg.lstsq(factor, g, rcond=None)[0]
