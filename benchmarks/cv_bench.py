@@ -13,6 +13,7 @@ is measured on a tiny problem and reported apart.
 
     python benchmarks/cv_bench.py [--repeats 3] [--only NAME ...] [--tools TEXT ...]
         [--sklearn-tol TOL ...] [--softlogit-tol TOL ...] [--quick] [--screening] [--counts]
+        [--reference-cache DIR]
 """
 
 from __future__ import annotations
@@ -204,7 +205,29 @@ def compile_times():
     return out
 
 
-def run(name, repeats, quick, tools=None, sklearn_tols=(), softlogit_tols=()):
+def cached_reference(cache, name, X, y, Cs, folds, rho):
+    """:func:`reference_scores`, kept in ``cache`` (a folder, or None: always computed) under a
+    key of the problem's name, shape, grid and folds, so repeated runs skip the tol-1e-10
+    fits (minutes for the multinomial reference)."""
+    if cache is None:
+        return reference_scores(X, y, Cs, folds, rho)
+    import hashlib
+    import os
+
+    h = hashlib.sha1(np.asarray(Cs, dtype=np.float64).tobytes())
+    h.update(repr((X.shape, rho)).encode())
+    for train, _ in folds:
+        h.update(np.asarray(train, dtype=np.int64).tobytes())
+    path = os.path.join(cache, f"{name}-{h.hexdigest()[:12]}.npy")
+    if os.path.exists(path):
+        return np.load(path)
+    ref = reference_scores(X, y, Cs, folds, rho)
+    os.makedirs(cache, exist_ok=True)
+    np.save(path, ref)
+    return ref
+
+
+def run(name, repeats, quick, tools=None, sklearn_tols=(), softlogit_tols=(), cache=None):
     spec = PROBLEMS[name]
     X, y = spec["make"]()
     if quick:
@@ -213,7 +236,7 @@ def run(name, repeats, quick, tools=None, sklearn_tols=(), softlogit_tols=()):
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
     grid = LogisticRegressionCV(Cs=10, l1_ratios=(rho,))
     Cs = grid._grid(*_validated(X, y, grid), [rho])
-    ref = reference_scores(X, y, Cs, folds, rho)
+    ref = cached_reference(cache, name, X, y, Cs, folds, rho)
     ref_best = Cs[int(np.argmax(ref.mean(axis=0)))]
     rows = []
 
@@ -307,6 +330,8 @@ def main(argv=None):
                         help="no compile-time row (only for runs without skglm rows)")
     parser.add_argument("--screening", action="store_true",
                         help="only compare the screening rules along one path")
+    parser.add_argument("--reference-cache", default=None, metavar="DIR",
+                        help="keep the reference scores in DIR between runs")
     parser.add_argument("--counts", action="store_true",
                         help="only count softlogit's Hessians and iterations (no timing)")
     args = parser.parse_args(argv)
@@ -320,7 +345,8 @@ def main(argv=None):
         print("compile / first-call time:",
               {k: round(v, 2) for k, v in compile_times().items()}, flush=True)
     for name in args.only or PROBLEMS:
-        run(name, args.repeats, args.quick, args.tools, args.sklearn_tol, args.softlogit_tol)
+        run(name, args.repeats, args.quick, args.tools, args.sklearn_tol, args.softlogit_tol,
+            args.reference_cache)
     return 0
 
 
