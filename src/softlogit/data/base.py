@@ -98,6 +98,19 @@ class Design(ABC):
         """Xᵀ d for d of shape (m,); returns (p,)."""
         return self.tdot(d[:, None])[0]
 
+    def class_grams(self, Wk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each column ``w_k`` of ``Wk`` (m, K): ``(Xᵀ diag(w_k) X (K, p, p), Xᵀ w_k (K, p),
+        Σ w_k (K,))`` in float64 — the class-diagonal blocks of a softmax Hessian.
+
+        This default asks :meth:`gram` and :meth:`wsum_rows` per class (2K passes); a design
+        that can form all K blocks from one read of X overrides it.
+        """
+        Wk = np.asarray(Wk, dtype=np.float64)
+        grams = np.stack([np.asarray(self.gram(Wk[:, k]), np.float64) for k in range(Wk.shape[1])])
+        cross = np.stack([np.asarray(self.wsum_rows(Wk[:, k]), np.float64)
+                          for k in range(Wk.shape[1])])
+        return grams, cross, Wk.sum(axis=0)
+
     @abstractmethod
     def take(self, rows: np.ndarray) -> "Design":
         """The design of the selected rows (mini-batches, train/test splits)."""

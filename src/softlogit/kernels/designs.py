@@ -19,7 +19,7 @@ from softlogit.data.base import check_finite_values
 from softlogit.data.dense import DenseDesign
 from softlogit.data.sparse import SparseDesign
 from softlogit.kernels import dense, products, sparse
-from softlogit.kernels.gram import dense_gram
+from softlogit.kernels.gram import dense_class_grams, dense_gram
 from softlogit.kernels.partition import COPY_BLOCK_BYTES, row_bounds
 from softlogit.kernels.transpose import Transposed
 
@@ -191,6 +191,13 @@ class NumbaDenseDesign(DenseDesign):
     def take(self, rows):
         self._prove_finite()
         return super().take(rows)
+
+    def class_grams(self, Wk):
+        self._prove_finite()
+        if not self._contiguous:
+            return super().class_grams(Wk)
+        self.count_pass()
+        return dense_class_grams(self.X, Wk)
 
     def gram(self, d):
         """``Xᵀ diag(d) X``; the same pass also yields ``Xᵀd`` and ``Σd``, kept for an

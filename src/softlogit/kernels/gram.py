@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
+from softlogit.kernels.threads import run_chunks
+
 #: Bytes of one scaled float64 block (it stays in the last-level cache while BLAS reads it).
 GRAM_BLOCK_BYTES = 4 * 2**20
 
@@ -68,3 +70,49 @@ def dense_gram(X: np.ndarray, d: np.ndarray):
             xtd += Xb.T @ db
     H = np.triu(H) + np.triu(H, 1).T  # exactly symmetric (gemm's halves differ by rounding)
     return np.ascontiguousarray(H), xtd, float(d.sum())
+
+
+def dense_class_grams(X: np.ndarray, Wk: np.ndarray):
+    """``(Xᵀ diag(w_k) X (K, p, p), Xᵀ w_k (K, p), Σ w_k (K,))`` for the K columns of
+    ``Wk`` (m, K), each ``w_k`` of one sign (the softmax class-diagonal weights
+    ``oₖ(1−oₖ) ≥ 0``; a mixed-sign column takes ``gemm``).
+
+    The classes are spread over the kernels' threads (BLAS releases the GIL); each thread
+    walks X in row blocks and, per block (still in cache), makes one ``dsyrk`` per class, as
+    :func:`dense_gram` does for one ``d``. X is read from memory once per thread, the K
+    products run at BLAS-3 speed, and each class's sum is in block order whatever the thread
+    count.
+    """
+    m, p = X.shape
+    Wk = np.asarray(Wk, dtype=np.float64)
+    K = Wk.shape[1]
+    grams = np.zeros((K, p, p))
+    cross = np.zeros((K, p))
+    run_chunks(_class_grams_range, K, X, Wk, grams, cross)
+    return grams, cross, Wk.sum(axis=0)
+
+
+def _class_grams_range(X, Wk, grams, cross, c0, c1):
+    """Classes ``c0 ≤ k < c1`` of :func:`dense_class_grams`, written into ``grams``/``cross``."""
+    m, p = X.shape
+    rows = min(m, _block_rows(p))
+    H = [np.zeros((p, p), order="F") for _ in range(c0, c1)]
+    buf = np.empty((rows, p), order="F")
+    for r0 in range(0, m, rows):
+        Xb = X[r0:r0 + rows]
+        n = Xb.shape[0]
+        A = buf if n == rows else np.empty((n, p), order="F")
+        for j, k in enumerate(range(c0, c1)):
+            db = Wk[r0:r0 + rows, k]
+            sign = 1.0 if db.min() >= 0 else (-1.0 if db.max() <= 0 else 0.0)
+            if sign:
+                root = np.sqrt(db * sign)
+                np.multiply(Xb, root[:, None], out=A)
+                H[j] = blas.dsyrk(sign, A, c=H[j], beta=1.0, trans=1, lower=0, overwrite_c=1)
+                cross[k] += sign * (A.T @ root)
+            else:
+                np.multiply(Xb, db[:, None], out=A)
+                H[j] = np.asfortranarray(np.triu(H[j] + Xb.T @ A))
+                cross[k] += Xb.T @ db
+    for j, k in enumerate(range(c0, c1)):
+        grams[k] = np.triu(H[j]) + np.triu(H[j], 1).T

@@ -223,12 +223,14 @@ class LinearObjective:
 
     # --- second order ----------------------------------------------------------------------
 
-    def hessian_operator(self, params):
-        """Return ``v ↦ ∇²J(θ) v``, with the logit-Hessian factors computed once at ``θ``.
+    def hessian_operator(self, params, factors=None):
+        """Return ``v ↦ ∇²J(θ) v``, with the logit-Hessian factors computed once at ``θ``
+        (or given: :meth:`hessian_factors` of the same ``params``).
 
         Each product costs two passes over X (``X Vᵀ`` then ``Uᵀ X``) or one fused pass.
         """
-        factors = self._hessian_factors(params)
+        if factors is None:
+            factors = self._hessian_factors(params)
         s = self.sample_weight
         lam = self.penalty.l2
 
@@ -250,6 +252,37 @@ class LinearObjective:
                              Hb / self.sw_sum if self.fit_intercept else None)
 
         return hessp
+
+    def hessian_factors(self, params):
+        """The logit-Hessian factors at ``θ`` (one pass over X), to share between
+        :meth:`hessian_operator` and :meth:`class_hessian_blocks`."""
+        return self._hessian_factors(params)
+
+    def class_hessian_blocks(self, params, factors=None) -> np.ndarray:
+        """The K diagonal blocks ``∇²_{θₖθₖ} J`` (K, q, q) in float64, from one pass over X.
+
+        Block k is ``(1/Σs) X̃ᵀ diag(s ⊙ oₖ(1−oₖ)) X̃ + λ₂ diag(maskₖ)`` (binary: the whole
+        Hessian), the class-diagonal part of :meth:`hessian` — what a block-Jacobi
+        preconditioner inverts.
+        """
+        if factors is None:
+            factors = self._hessian_factors(params)
+        k_out, p, i = self.n_logits, self.n_features, int(self.fit_intercept)
+        scale = np.asarray(self.sample_weight, dtype=np.float64) / self.sw_sum
+        Wk = np.column_stack([np.asarray(self.loss_fn.hessian_block_weights(factors, k, k),
+                                         dtype=np.float64) * scale for k in range(k_out)])
+        grams, cross, sums = self.design.class_grams(Wk)
+        q = p + i
+        B = np.zeros((k_out, q, q))
+        B[:, :p, :p] = grams
+        if i:
+            B[:, :p, p] = cross
+            B[:, p, :p] = cross
+            B[:, p, p] = sums
+        if self.penalty.l2:
+            idx = np.arange(p)
+            B[:, idx, idx] += self.penalty.l2
+        return B
 
     def _hessian_factors(self, params):
         """The logit-Hessian factors at ``θ``: the design's own (kept with X) or the loss's."""

@@ -284,9 +284,15 @@ def _factor(H):
     return factor
 
 
-def _cg_direction(hessp, g, forcing, max_iter, dtype=np.float64):
-    """Truncated CG for ``∇²J d = −g`` (hand-written: SciPy's ``cg`` cannot report the
-    non-positive curvature on which a Newton-CG step must stop).
+def _cg_direction(hessp, g, forcing, max_iter, dtype=np.float64, precondition=None):
+    """Truncated (preconditioned) CG for ``∇²J d = −g`` (hand-written: SciPy's ``cg`` cannot
+    report the non-positive curvature on which a Newton-CG step must stop).
+
+    ``precondition``: ``r ↦ M⁻¹r`` for a symmetric positive definite ``M ≈ ∇²J``
+    (:mod:`~softlogit.solvers.preconditioner`), or ``None`` (``M = I``, plain CG). The
+    iteration is the standard one: ``zⱼ = M⁻¹rⱼ``, ``pⱼ₊₁ = zⱼ₊₁ + (rⱼ₊₁ᵀzⱼ₊₁ / rⱼᵀzⱼ) pⱼ``;
+    it stops when ``‖r‖₂ ≤ forcing·‖g‖₂`` (the residual of the Newton system itself,
+    whatever ``M``).
 
     Returns ``(d, iterations, problem)``; ``problem`` is ``(kind, message)`` when the first
     direction already has non-positive curvature (``d = −g`` is returned instead) or the first
@@ -295,9 +301,10 @@ def _cg_direction(hessp, g, forcing, max_iter, dtype=np.float64):
     """
     d = np.zeros_like(g)
     r = -g.copy()
-    p = r.copy()
-    rr = float(r @ r)
-    target = forcing * np.sqrt(rr)
+    z = r if precondition is None else precondition(r)
+    p = z.copy()
+    rz = float(r @ z)
+    target = forcing * np.sqrt(float(r @ r))
     top = 0.0  # largest Rayleigh quotient seen: the scale for "zero" curvature
     for i in range(max_iter):
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught just below
@@ -315,12 +322,13 @@ def _cg_direction(hessp, g, forcing, max_iter, dtype=np.float64):
                 return -g, 1, ("curvature", "the Hessian has no positive curvature along the "
                                "gradient; took a steepest-descent direction")
             return d, i + 1, None
-        alpha = rr / curv
+        alpha = rz / curv
         d += alpha * p
         r -= alpha * Hp
-        rr_new = float(r @ r)
-        if np.sqrt(rr_new) <= target:
+        if np.sqrt(float(r @ r)) <= target:
             return d, i + 1, None
-        p = r + (rr_new / rr) * p
-        rr = rr_new
+        z = r if precondition is None else precondition(r)
+        rz_new = float(r @ z)
+        p = z + (rz_new / rz) * p
+        rz = rz_new
     return d, max_iter, None
