@@ -18,19 +18,53 @@ When ``Kp â‰¡ 4 (mod 8)`` the last 12 classes are one tile of 3 rows (columns) Ã
 (nine accumulators), and ``Kp = 4`` is a 4-class tile: a lone 4-class tile has only four
 independent multiply-add chains, too few to hide their latency. Every sum runs in a
 fixed order (columns ascending, rows ascending) with one rounding per multiply-add
-(``llvm.fma``): results depend only on the shapes and the block partition. ``X`` may be
+(``llvm.fma``): results depend only on the shapes and the block partition.
+
+The logits tiles read X from memory and ask for it :data:`PREFETCH_AHEAD` elements ahead
+(:func:`prefetch`, one hint per tile row and column): their eight or nine multiply-add chains
+fill the out-of-order window, so without the hints only a few cache misses were in flight and
+each block's read of X stalled the arithmetic. Hints never change a result. ``X`` may be
 float32 or float64 (widened exactly); everything else is float64 and C-contiguous.
 """
 
 from __future__ import annotations
 
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
 from softlogit.kernels.simd import add4, fma4, load4, splat4, store4, zero4
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
+
+#: How far ahead of the element a logits tile multiplies it asks for X (elements: 8 KiB of
+#: float64, ~16 rows of S6, ~10 of S7). Measured (BENCHMARKS.md, issue 8, fourth session):
+#: without it the compute-dense tile keeps too few misses in flight and the hardware
+#: prefetcher alone does not run far enough ahead, so every block's read stalled the tile.
+PREFETCH_AHEAD = 1024
+
+
+@intrinsic
+def prefetch(typingctx, ary, off):
+    """Hint the CPU to bring the cache line holding ``ary.flat[off]`` into L1 (``llvm.prefetch``,
+    read, locality 3: ``prefetcht0`` on x86). Never faults (any offset), changes no result."""
+    if not (isinstance(ary, types.Array) and isinstance(off, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        off = context.cast(builder, args[1], sig.args[1], types.intp)
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        ptr = builder.bitcast(builder.gep(data, [off]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.none(ary, off), codegen
 
 
 def packed_width(K: int) -> int:
@@ -54,7 +88,12 @@ def _logits8(X, r0, n, Wp, c0, Zp):
         b2 = zero4()
         a3 = zero4()
         b3 = zero4()
+        f = r * p + PREFETCH_AHEAD
         for j in range(p):
+            prefetch(X, f + j)
+            prefetch(X, f + p + j)
+            prefetch(X, f + 2 * p + j)
+            prefetch(X, f + 3 * p + j)
             w0 = load4(Wp, Kp * j + c0)
             w1 = load4(Wp, Kp * j + c0 + 4)
             x = splat4(X[r, j])
@@ -103,7 +142,12 @@ def _logits4(X, r0, n, Wp, c0, Zp):
         a1 = zero4()
         a2 = zero4()
         a3 = zero4()
+        f = r * p + PREFETCH_AHEAD
         for j in range(p):
+            prefetch(X, f + j)
+            prefetch(X, f + p + j)
+            prefetch(X, f + 2 * p + j)
+            prefetch(X, f + 3 * p + j)
             w0 = load4(Wp, Kp * j + c0)
             a0 = fma4(splat4(X[r, j]), w0, a0)
             a1 = fma4(splat4(X[r + 1, j]), w0, a1)
@@ -229,7 +273,11 @@ def _logits12(X, r0, n, Wp, c0, Zp):
         a2 = zero4()
         b2 = zero4()
         c2_ = zero4()
+        f = r * p + PREFETCH_AHEAD
         for j in range(p):
+            prefetch(X, f + j)
+            prefetch(X, f + p + j)
+            prefetch(X, f + 2 * p + j)
             w0 = load4(Wp, Kp * j + c0)
             w1 = load4(Wp, Kp * j + c0 + 4)
             w2 = load4(Wp, Kp * j + c0 + 8)
