@@ -29,7 +29,7 @@ from softlogit.kernels.blocks import (
     binary_logits, binary_rows, binary_update, dot1, softmax_hard_packed, softmax_soft_packed,
     sum_fixed,
 )
-from softlogit.kernels.partition import block_rows
+from softlogit.kernels.partition import binary_block_rows, block_rows
 from softlogit.kernels.threads import reduce_chunks, run_chunks
 from softlogit.kernels.tiles import (
     add_rows, packed_logits, packed_update, packed_width, widened_block,
@@ -230,10 +230,11 @@ def read_pass_chunks(X, bounds, part_l, c0, c1):
 # --- drivers: allocate partials, run chunk ranges on threads, add partials in chunk order ----
 
 def _run(kernel, bounds, k, p, *args):
-    """Run ``kernel`` over all chunks with blocks of :func:`block_rows` rows; add partials."""
+    """Run a binary ``kernel`` over all chunks with blocks of :func:`binary_block_rows` rows;
+    add partials."""
     n = len(bounds) - 1
     X = args[0]
-    args = args + (block_rows(X.shape[1] * X.dtype.itemsize, k),)
+    args = args + (binary_block_rows(X.shape[1] * X.dtype.itemsize),)
     part_l = np.zeros(n)
     part_g = np.zeros((n, k, p))
     part_b = np.zeros((n, k))

@@ -77,3 +77,16 @@ def block_rows(row_bytes: int, k: int = 1, packed: bool = False) -> int:
     rows = (PACKED_BLOCK_BYTES if packed else BLOCK_BYTES) // max(1, row_bytes)
     rows = min(rows, MAX_BLOCK_ROWS, MAX_BLOCK_ENTRIES // max(1, k))
     return int(max(MIN_BLOCK_ROWS, rows))
+
+
+def binary_block_rows(row_bytes: int) -> int:
+    """Rows per block of the binary kernels: :func:`block_rows` rounded down to a multiple of 4.
+
+    The loss loop over the block runs four rows per vector (AVX2) and finishes the rest one
+    row at a time, each such row a scalar ``exp``, ``log1p`` and division chain; and the update
+    takes four rows per load/store of the gradient. A multiple of 4 leaves neither a scalar
+    tail nor single-row updates except in a chunk's last block (e.g. p = 80 float64: 24 rows,
+    not 25).
+    """
+    rows = block_rows(row_bytes)
+    return int(max(MIN_BLOCK_ROWS, rows - rows % 4))
