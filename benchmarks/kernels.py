@@ -99,7 +99,9 @@ def make_problem(name, quick):
     specs = {
         "binary-f64": dict(m=600_000, p=100, K=2, dtype=np.float64),
         "binary-f32": dict(m=400_000, p=80, K=2, dtype=np.float32),
+        "softmax3-f64": dict(m=300_000, p=50, K=3, dtype=np.float64),  # S6's shape
         "softmax7-f64": dict(m=80_000, p=60, K=7, dtype=np.float64),
+        "softmax10p100-f64": dict(m=200_000, p=100, K=10, dtype=np.float64),  # S7's shape
         "softmax10-f64": dict(m=100_000, p=60, K=10, dtype=np.float64),
         "softmax10-f32": dict(m=150_000, p=60, K=10, dtype=np.float32),
         "csr-binary": dict(m=400_000, p=20_000, K=2, dtype=np.float64, density=0.002),
@@ -216,8 +218,8 @@ def main(argv=None):
     if args.block_bytes:
         partition.BLOCK_BYTES = args.block_bytes
     old_dense, old_sparse = load_old_kernels(args.old)
-    names = ["binary-f64", "binary-f32", "softmax7-f64", "softmax10-f64", "softmax10-f32",
-             "csr-binary", "csr-softmax5"]
+    names = ["binary-f64", "binary-f32", "softmax3-f64", "softmax7-f64", "softmax10-f64",
+             "softmax10p100-f64", "softmax10-f32", "csr-binary", "csr-softmax5"]
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
