@@ -44,75 +44,62 @@ def dense_gram(X: np.ndarray, d: np.ndarray):
 
     One pass over X in row blocks (module doc). ``d`` is any real vector of length m.
     """
-    m, p = X.shape
     d = np.asarray(d, dtype=np.float64)
-    rows = min(m, _block_rows(p))
-    H = np.zeros((p, p), order="F")
-    xtd = np.zeros(p)
-    if m == 0:
-        return H, xtd, 0.0
-    sign = 1.0 if d.min() >= 0 else (-1.0 if d.max() <= 0 else 0.0)
-    buf = np.empty((rows, p), order="F")
-    for r0 in range(0, m, rows):
-        Xb = X[r0:r0 + rows]
-        db = d[r0:r0 + rows]
-        n = Xb.shape[0]
-        A = buf if n == rows else np.empty((n, p), order="F")
-        if sign:
-            root = np.sqrt(db * sign)
-            np.multiply(Xb, root[:, None], out=A)
-            # C := AᵀA + C (upper triangle), in place on the Fortran-ordered accumulator
-            H = blas.dsyrk(sign, A, c=H, beta=1.0, trans=1, lower=0, overwrite_c=1)
-            xtd += sign * (A.T @ root)
-        else:
-            np.multiply(Xb, db[:, None], out=A)
-            H += Xb.T @ A
-            xtd += Xb.T @ db
-    H = np.triu(H) + np.triu(H, 1).T  # exactly symmetric (gemm's halves differ by rounding)
-    return np.ascontiguousarray(H), xtd, float(d.sum())
+    grams, cross = _weighted_grams(X, d[:, None], 0, 1)
+    return grams[0], cross[0], float(d.sum())
 
 
 def dense_class_grams(X: np.ndarray, Wk: np.ndarray):
     """``(Xᵀ diag(w_k) X (K, p, p), Xᵀ w_k (K, p), Σ w_k (K,))`` for the K columns of
-    ``Wk`` (m, K), each ``w_k`` of one sign (the softmax class-diagonal weights
-    ``oₖ(1−oₖ) ≥ 0``; a mixed-sign column takes ``gemm``).
+    ``Wk`` (m, K) — the softmax class-diagonal Hessian blocks, weights ``oₖ(1−oₖ) ≥ 0``.
 
     The classes are spread over the kernels' threads (BLAS releases the GIL); each thread
-    walks X in row blocks and, per block (still in cache), makes one ``dsyrk`` per class, as
-    :func:`dense_gram` does for one ``d``. X is read from memory once per thread, the K
-    products run at BLAS-3 speed, and each class's sum is in block order whatever the thread
-    count.
+    walks X in row blocks and, per block (still in cache), updates each of its classes as
+    :func:`dense_gram` does for one ``d``. X is read from memory once per thread, and each
+    class's sum is in block order whatever the thread count.
     """
     m, p = X.shape
     Wk = np.asarray(Wk, dtype=np.float64)
     K = Wk.shape[1]
-    grams = np.zeros((K, p, p))
-    cross = np.zeros((K, p))
-    run_chunks(_class_grams_range, K, X, Wk, grams, cross)
+    grams = np.empty((K, p, p))
+    cross = np.empty((K, p))
+
+    def classes(c0, c1):
+        grams[c0:c1], cross[c0:c1] = _weighted_grams(X, Wk, c0, c1)
+
+    run_chunks(classes, K)
     return grams, cross, Wk.sum(axis=0)
 
 
-def _class_grams_range(X, Wk, grams, cross, c0, c1):
-    """Classes ``c0 ≤ k < c1`` of :func:`dense_class_grams`, written into ``grams``/``cross``."""
+def _weighted_grams(X, Wk, c0, c1):
+    """``(Xᵀ diag(w_k) X, Xᵀ w_k)`` for the columns ``c0 ≤ k < c1`` of ``Wk``, in one walk
+    over X's row blocks: per block, each column of one sign over all rows updates its
+    upper triangle by ``dsyrk`` on ``√|w_k| ⊙ X_b``, a mixed-sign column by ``gemm``."""
     m, p = X.shape
+    n_cols = c1 - c0
+    xtd = np.zeros((n_cols, p))
+    if m == 0:
+        return np.zeros((n_cols, p, p)), xtd
+    H = [np.zeros((p, p), order="F") for _ in range(n_cols)]
+    W = Wk[:, c0:c1]
+    signs = [1.0 if w.min() >= 0 else (-1.0 if w.max() <= 0 else 0.0) for w in W.T]
     rows = min(m, _block_rows(p))
-    H = [np.zeros((p, p), order="F") for _ in range(c0, c1)]
     buf = np.empty((rows, p), order="F")
     for r0 in range(0, m, rows):
         Xb = X[r0:r0 + rows]
         n = Xb.shape[0]
         A = buf if n == rows else np.empty((n, p), order="F")
-        for j, k in enumerate(range(c0, c1)):
-            db = Wk[r0:r0 + rows, k]
-            sign = 1.0 if db.min() >= 0 else (-1.0 if db.max() <= 0 else 0.0)
+        for j, sign in enumerate(signs):
+            db = W[r0:r0 + rows, j]
             if sign:
                 root = np.sqrt(db * sign)
                 np.multiply(Xb, root[:, None], out=A)
+                # C := AᵀA + C (upper triangle), in place on the Fortran-ordered accumulator
                 H[j] = blas.dsyrk(sign, A, c=H[j], beta=1.0, trans=1, lower=0, overwrite_c=1)
-                cross[k] += sign * (A.T @ root)
+                xtd[j] += sign * (A.T @ root)
             else:
                 np.multiply(Xb, db[:, None], out=A)
-                H[j] = np.asfortranarray(np.triu(H[j] + Xb.T @ A))
-                cross[k] += Xb.T @ db
-    for j, k in enumerate(range(c0, c1)):
-        grams[k] = np.triu(H[j]) + np.triu(H[j], 1).T
+                H[j] += Xb.T @ A
+                xtd[j] += Xb.T @ db
+    # exactly symmetric from the upper triangle (gemm's halves differ by rounding)
+    return np.stack([np.triu(h) + np.triu(h, 1).T for h in H]), xtd

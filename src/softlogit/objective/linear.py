@@ -186,15 +186,15 @@ class LinearObjective:
         """``(Σᵢ sᵢ ℓᵢ, Gᵀ X, Σᵢ Gᵢ)`` at ``params`` — one pass over X, or the kept last one.
 
         The key is an exact copy of ``params`` together with the identities of ``y`` and
-        ``sample_weight``; copies are returned, so a caller that edits them changes nothing.
+        ``sample_weight``. The kept arrays are never handed out: :meth:`loss_gradient` derives
+        new ones from them.
         """
         s = self.sample_weight
         key = np.array(params, copy=True)
         last = self._last_data_term
         if (last is not None and last[0].shape == key.shape and last[1] is self.y
                 and last[2] is s and np.array_equal(last[0], key)):
-            loss_sum, GW, Gb = last[3]
-            return loss_sum, GW.copy(), Gb.copy()
+            return last[3]
         fused = self.design.fused_loss_gradient(self.loss_fn.name, W, b, self.y, s)
         if fused is not None:
             loss_sum, GW, Gb = fused
@@ -205,8 +205,7 @@ class LinearObjective:
             G = G.reshape(self.n_samples, self.n_logits)
             GW = self.design.tdot(G)
             Gb = G.sum(axis=0)
-        GW, Gb = np.array(GW), np.array(Gb)
-        self._last_data_term = (key, self.y, s, (loss_sum, GW.copy(), Gb.copy()))
+        self._last_data_term = (key, self.y, s, (loss_sum, GW, Gb))
         return loss_sum, GW, Gb
 
     def gradient(self, params) -> np.ndarray:
@@ -230,7 +229,7 @@ class LinearObjective:
         Each product costs two passes over X (``X Vᵀ`` then ``Uᵀ X``) or one fused pass.
         """
         if factors is None:
-            factors = self._hessian_factors(params)
+            factors = self.hessian_factors(params)
         s = self.sample_weight
         lam = self.penalty.l2
 
@@ -253,11 +252,6 @@ class LinearObjective:
 
         return hessp
 
-    def hessian_factors(self, params):
-        """The logit-Hessian factors at ``θ`` (one pass over X), to share between
-        :meth:`hessian_operator` and :meth:`class_hessian_blocks`."""
-        return self._hessian_factors(params)
-
     def class_hessian_blocks(self, params, factors=None) -> np.ndarray:
         """The K diagonal blocks ``∇²_{θₖθₖ} J`` (K, q, q) in float64, from one pass over X.
 
@@ -266,7 +260,7 @@ class LinearObjective:
         preconditioner inverts.
         """
         if factors is None:
-            factors = self._hessian_factors(params)
+            factors = self.hessian_factors(params)
         k_out, p, i = self.n_logits, self.n_features, int(self.fit_intercept)
         scale = np.asarray(self.sample_weight, dtype=np.float64) / self.sw_sum
         Wk = np.column_stack([np.asarray(self.loss_fn.hessian_block_weights(factors, k, k),
@@ -284,8 +278,10 @@ class LinearObjective:
             B[:, idx, idx] += self.penalty.l2
         return B
 
-    def _hessian_factors(self, params):
-        """The logit-Hessian factors at ``θ``: the design's own (kept with X) or the loss's."""
+    def hessian_factors(self, params):
+        """The logit-Hessian factors at ``θ``: the design's own (kept with X) or the loss's
+        (one pass over X), to share between :meth:`hessian_operator` and
+        :meth:`class_hessian_blocks`."""
         W, b = self.unpack(params)
         factors = self.design.fused_hessian_factors(self.loss_fn.name, W, b)
         if factors is None:
@@ -303,7 +299,7 @@ class LinearObjective:
         ``X̃ = [X | 1]`` and ``w_kl = oₖ(δₖₗ − oₗ)`` (binary: ``h(1−h)``); computed for k ≤ l
         only, the rest by symmetry.
         """
-        factors = self._hessian_factors(params)
+        factors = self.hessian_factors(params)
         s = self.sample_weight
         fused = self.design.fused_hessian(self.loss_fn.name, factors, s, self.fit_intercept)
         if fused is not None:

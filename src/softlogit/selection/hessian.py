@@ -51,7 +51,7 @@ class ModelHessianObjective(LinearObjective):
         k_out, q = self.n_logits, Xt.shape[1]
         # The weights come from the exact float64 logits: float32 logits moved where the
         # solver stops by ~1e-7 (scikit-learn's sample-weight equivalence check failed).
-        factors = self._hessian_factors(params)
+        factors = self.hessian_factors(params)
         s = np.asarray(self.sample_weight, dtype=np.float64) / self.sw_sum
         H = np.empty((k_out * q, k_out * q))
         for k in range(k_out):

@@ -73,7 +73,7 @@ def implicit_newton_cd(objective, X_csc, params0, *, tol, max_iter, reference_no
     F, g, opt = evaluate(theta)
     reason = track.record(theta, F, opt)
     while reason is None:
-        factors = objective._hessian_factors(theta)
+        factors = objective.hessian_factors(theta)
         w = np.asarray(objective.loss_fn.hessian_block_weights(factors, 0, 0),
                        dtype=np.float64) * s
         forcing = min(0.1, np.sqrt(opt / track.rule.reference_norm))
