@@ -235,8 +235,8 @@ class HessianSampler:
 def _class_preconditioner(sub, theta, factors, null, sampler):
     """Block-Jacobi for CG on a softmax ``H_S`` (:mod:`~softlogit.solvers.preconditioner`),
     its K class blocks from at most ``PRECONDITION_ROWS_PER_PARAM · q`` of the sample's rows
-    (a preconditioner need not be as good as ``H_S``, and its K·q²-per-row GEMM would
-    otherwise cost more than the CG products it saves): ``None`` for the binary loss (its
+    (a preconditioner need not be as good as ``H_S``, and its K·q² multiply-adds a row
+    would otherwise cost more than the CG products it saves): ``None`` for the binary loss (its
     one block is ``H_S``: the Cholesky path's case)."""
     if sub.n_logits == 1:
         return None
