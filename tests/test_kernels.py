@@ -299,13 +299,14 @@ def test_extreme_logits_stay_finite(dtype, loss, size, monkeypatch):
         np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("K", [1, 4, 7, 10, 16, 20])
+@pytest.mark.parametrize("K", [1, 2, 3, 4, 7, 10, 16, 20])
 def test_register_tiles_match_numpy(K):
-    # The 4-row × 8-class and 4-class tiles, their row and column remainders (n, p not
-    # multiples of 4), at an offset into X, against NumPy's products of the same values.
+    # The 4-row × 8-class, 3 × 12 and (Kp = 4) 8-row / 8-column × 4-class tiles, their row
+    # and column remainders (n, p not multiples of 3, 4 or 8), at an offset into X, against
+    # NumPy's products of the same values.
     rng = np.random.default_rng(K)
     Kp = tiles.packed_width(K)
-    for n, p in [(1, 1), (3, 5), (4, 4), (9, 7), (13, 2)]:
+    for n, p in [(1, 1), (3, 5), (4, 4), (9, 7), (13, 2), (8, 8), (16, 9), (23, 19), (81, 50)]:
         X = rng.standard_normal((n + 5, p))
         Wp = np.zeros((p, Kp))
         Wp[:, :K] = rng.standard_normal((p, K))
