@@ -29,6 +29,11 @@ MAX_HALVINGS = 40
 #: A Hessian is kept for the next step while a full step cut ``‖∇J‖`` at least this much (a
 #: gradient costs a pass, a Hessian ~5 passes here): the chord method, linear but cheap.
 REUSE_RATIO = 0.05
+#: With the quasi-Newton correction the kept Hessian stays while a full step cuts ``‖∇J‖`` at
+#: least this much: the secant pairs make up for its staleness.
+QN_REUSE_RATIO = 0.5
+#: Secant pairs kept for the correction of the kept factor.
+QN_MEMORY = 8
 
 
 class RidgeCarry:
@@ -75,6 +80,7 @@ def ridge_newton(objective, params0, *, tol, max_iter, reference_norm=None, loss
     H_loss = formed = loss_hessian
     factor = None  # Cholesky of H_loss + diag(ridge), kept with H_loss
     fresh = False  # whether H_loss was formed at the current θ
+    pairs = []  # secant pairs (s, y, 1/yᵀs) since the factor was made
     noise = 64 * np.finfo(np.float64).eps
     while reason is None:
         if H_loss is None:
@@ -83,8 +89,8 @@ def ridge_newton(objective, params0, *, tol, max_iter, reference_norm=None, loss
             formed, fresh, factor = H_loss, True, None
             track.info["hessians"] += 1
         if factor is None:
-            factor = _factor(H_loss, ridge)
-        d = _newton_direction(factor, g)
+            factor, pairs = _factor(H_loss, ridge), []
+        d = _corrected_direction(factor, pairs, g)
         slope = float(g @ d)
         step, t = None, 1.0
         for _ in range(MAX_HALVINGS if slope < 0 else 0):
@@ -103,8 +109,13 @@ def ridge_newton(objective, params0, *, tol, max_iter, reference_norm=None, loss
             reason = "line search failed: the Newton direction gives no decrease"
             break
         track.n_iter += 1
-        if not (t == 1.0 and step[3] <= REUSE_RATIO * opt):
+        if not (t == 1.0 and step[3] <= QN_REUSE_RATIO * opt):
             H_loss = factor = None  # slow progress: form the Hessian at the new point
+        else:
+            s_k, y_k = step[0] - theta, step[2] - g
+            sy = float(s_k @ y_k)
+            if sy > 1e-12 * float(s_k @ s_k) * max(1.0, float(y_k @ y_k)) ** 0.5 and sy > 0:
+                pairs = (pairs + [(s_k, y_k, 1.0 / sy)])[-QN_MEMORY:]
         theta, F, g, opt = step
         fresh = False
         reason = track.record(theta, F, opt)
@@ -122,6 +133,28 @@ def _factor(H_loss, ridge):
         return cho_factor(A, lower=False, check_finite=False)
     except LinAlgError:
         return A
+
+
+def _corrected_direction(factor, pairs, g):
+    """``−B⁻¹ g`` where ``B`` is the kept ``H_loss + diag(ridge)`` updated by the secant pairs
+    ``(s, y)`` of this fit's steps (BFGS): L-BFGS's two-loop recursion with the kept factor's
+    solve as its initial inverse, so a stale Hessian still gives superlinear steps.
+
+    .. math::  q ← g;\\ αᵢ = ρᵢ sᵢᵀq,\\ q ← q − αᵢ yᵢ \\ (\\text{newest first});\\
+               r = B_0^{-1} q;\\ r ← r + sᵢ(αᵢ − ρᵢ yᵢᵀ r) \\ (\\text{oldest first});\\ d = −r
+    """
+    if not pairs:
+        return _newton_direction(factor, g)
+    q = g.copy()
+    alphas = []
+    for s_k, y_k, rho in reversed(pairs):
+        a = rho * float(s_k @ q)
+        alphas.append(a)
+        q -= a * y_k
+    r = -_newton_direction(factor, q)
+    for (s_k, y_k, rho), a in zip(pairs, reversed(alphas)):
+        r += s_k * (a - rho * float(y_k @ r))
+    return -r
 
 
 def _newton_direction(factor, g):
