@@ -223,6 +223,29 @@ def test_sample_grows_when_good_and_bad_steps_alternate():
     assert sampler.rows == 1000 * ssn.GROWTH
 
 
+def test_a_cold_start_first_step_is_not_judged(monkeypatch):
+    """judge_first_step=False ignores the first reduction (a step from θ = 0 is limited by the
+    distance to the optimum, not by the sample); the solver asks for it on a cold start only."""
+    obj = tall_problem("binary")
+    sampler = ssn.HessianSampler(obj, 1000, 0, "subsampled-newton", judge_first_step=False)
+    sampler.observe(0.9)  # a poor first step: not judged
+    sampler.observe(0.9)  # 0.9 alone: still one judged iteration
+    assert sampler.rows == 1000
+    sampler.observe(0.9)  # 0.9 · 0.9 > 0.5²
+    assert sampler.rows == 1000 * ssn.GROWTH
+    made = []
+    real = ssn.HessianSampler.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append(kwargs.get("judge_first_step", True))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssn.HessianSampler, "__init__", spy)
+    cold = solve(obj, "subsampled-newton", tol=1e-8)
+    solve(obj, "subsampled-newton", params0=cold.params * 0.5, tol=1e-8)
+    assert made == [False, True]
+
+
 def test_class_blocks_are_the_diagonal_of_the_hessian():
     """class_hessian_blocks (one pass, kernels.gram.dense_class_grams) against the blocks of
     the full reference Hessian, float32 and float64, with weights and an L2 term."""
