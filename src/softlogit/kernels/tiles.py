@@ -346,15 +346,7 @@ def _logits4(X, r0, n, Wp, Zp):
             a5 = fma4(splat4(X[r + 5, j]), w0, a5)
             a6 = fma4(splat4(X[r + 6, j]), w0, a6)
             a7 = fma4(splat4(X[r + 7, j]), w0, a7)
-        o = 4 * q
-        store4(Zp, o, a0)
-        store4(Zp, o + 4, a1)
-        store4(Zp, o + 8, a2)
-        store4(Zp, o + 12, a3)
-        store4(Zp, o + 16, a4)
-        store4(Zp, o + 20, a5)
-        store4(Zp, o + 24, a6)
-        store4(Zp, o + 28, a7)
+        _store8(Zp, 4 * q, a0, a1, a2, a3, a4, a5, a6, a7)
         q += 8
     while q < n:
         a0 = zero4()
@@ -362,6 +354,19 @@ def _logits4(X, r0, n, Wp, Zp):
             a0 = fma4(splat4(X[r0 + q, j]), load4(Wp, 4 * j), a0)
         store4(Zp, 4 * q, a0)
         q += 1
+
+
+@njit(**_INLINE)
+def _store8(A, o, a0, a1, a2, a3, a4, a5, a6, a7):
+    """``A[o : o + 32] = a0 … a7``: one 8 × 4 tile's eight 4-lane accumulators, in order."""
+    store4(A, o, a0)
+    store4(A, o + 4, a1)
+    store4(A, o + 8, a2)
+    store4(A, o + 12, a3)
+    store4(A, o + 16, a4)
+    store4(A, o + 20, a5)
+    store4(A, o + 24, a6)
+    store4(A, o + 28, a7)
 
 
 @njit(**_INLINE)
@@ -391,14 +396,7 @@ def _update4(X, r0, n, Dp, Gp):
             a5 = fma4(splat4(X[r, j + 5]), d0, a5)
             a6 = fma4(splat4(X[r, j + 6]), d0, a6)
             a7 = fma4(splat4(X[r, j + 7]), d0, a7)
-        store4(Gp, o, a0)
-        store4(Gp, o + 4, a1)
-        store4(Gp, o + 8, a2)
-        store4(Gp, o + 12, a3)
-        store4(Gp, o + 16, a4)
-        store4(Gp, o + 20, a5)
-        store4(Gp, o + 24, a6)
-        store4(Gp, o + 28, a7)
+        _store8(Gp, o, a0, a1, a2, a3, a4, a5, a6, a7)
         j += 8
     while j < p:
         o = 4 * j
