@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import pytest
 
-from softlogit.kernels import partition
+from softlogit.kernels import blocks, partition, vecmath
 from softlogit.objective import LinearObjective
 
 
@@ -47,3 +47,65 @@ def test_binary_loss_gradient_matches_reference(dtype, p):
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         assert f1 == f and np.array_equal(g1, g)  # the same bits whatever the thread count
+
+
+def _ulps(got, ref):
+    return np.abs(got - ref) / np.spacing(np.abs(ref))
+
+
+@numba.njit
+def _log1p_shared(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        u = 1.0 + x[i]
+        out[i] = vecmath.log1p_inv_scalar(x[i], u, 1.0 / u)
+    return out
+
+
+def test_log1p_with_shared_reciprocal_within_two_ulps():
+    # the binary loss's arguments: e = exp(-|z|) ∈ [0, 1], tiny ones included
+    rng = np.random.default_rng(11)
+    x = np.concatenate([
+        rng.uniform(0.0, 1.0, 200_000),
+        np.exp(-rng.uniform(0.0, 745.0, 100_000)),
+        [5e-324, 1e-300, 1e-17, 2.0**-53, 2.0**-52, np.sqrt(2) - 1, 0.5, 1.0],
+    ])
+    got, ref = _log1p_shared(x), np.log1p(x)
+    nonzero = ref != 0
+    assert _ulps(got[nonzero], ref[nonzero]).max() <= 2.0
+    np.testing.assert_array_equal(got[~nonzero], ref[~nonzero])
+    assert _log1p_shared(np.array([0.0]))[0] == 0.0
+
+
+def test_binary_rows_match_float64_formulas_for_every_logit():
+    # n = 4099: a scalar tail after the four-row vectors; logits from 0 to the float range
+    rng = np.random.default_rng(12)
+    n = 4099
+    z = np.concatenate([rng.standard_normal(1000), rng.uniform(-40, 40, 1000),
+                        rng.uniform(-800, 800, 1000), 10.0 ** rng.uniform(-300, 308, 1099)])
+    z *= np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    z[:6] = [0.0, -0.0, 1.7e308, -1.7e308, 5e-324, -5e-324]
+    y = rng.random(n)
+    y[::2] = np.round(y[::2])
+    s = rng.uniform(0.1, 1.0, n)  # ≤ 1: s·|z| itself stays finite at |z| = 1.7e308
+    loss, d = np.empty(n), np.empty(n)
+    with np.errstate(all="raise"):
+        blocks.binary_rows(z, y, s, 0, n, loss, d)
+    assert np.all(np.isfinite(loss)) and np.all(np.isfinite(d))
+    # reference with NumPy's libm: e = e^{-|z|}, log1p(e), σ(−|z|) by a correctly rounded division
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(z))
+    q = e / (1.0 + e)
+    ref_l = s * ((1 - y) * np.maximum(z, 0) + y * np.maximum(-z, 0) + np.log1p(e))
+    ref_d = s * np.where(z >= 0, (1 - y) - q, q - y)
+    np.testing.assert_allclose(loss, ref_l, rtol=4e-16 * 8, atol=0)
+    # d = (1−y) − q or q − y: a difference, so its error is measured on the scale of its terms
+    eps = np.finfo(np.float64).eps
+    assert np.all(np.abs(d - ref_d) <= 4 * eps * s * (np.abs(1 - y) + y + q))
+    # the coefficient's sigmoid part alone: q = e·(1/(1+e)) within 2 ulps of e/(1+e)
+    yq = np.zeros(n)
+    blocks.binary_rows(np.abs(z), yq, np.ones(n), 0, n, loss, d)  # z ≥ 0, y = 0: d = 1 − q
+    blocks.binary_rows(-np.abs(z), yq, np.ones(n), 0, n, loss, d)  # z < 0 (and −0), y = 0: d = q
+    keep = (z != 0) & (q != 0)
+    assert _ulps(d[keep], q[keep]).max() <= 2.0
+
