@@ -109,3 +109,19 @@ def test_binary_rows_match_float64_formulas_for_every_logit():
     keep = (z != 0) & (q != 0)
     assert _ulps(d[keep], q[keep]).max() <= 2.0
 
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binary_logits_prefetch_hints_change_nothing(dtype):
+    # the hints ahead of the rows read: near, half a block, and far past the end of X (no fault)
+    rng = np.random.default_rng(14)
+    X = rng.standard_normal((203, 37)).astype(dtype)
+    W = rng.standard_normal((1, 37))
+    expected = X.astype(np.float64) @ W[0] + 0.25
+    outs = []
+    for ahead in (1, 20, 10**9):
+        z = np.empty(203)
+        blocks.binary_logits(X, 0, 203, W, 0.25, z, ahead)
+        outs.append(z)
+    np.testing.assert_allclose(outs[0], expected, rtol=1e-13, atol=1e-13)
+    assert all(np.array_equal(o, outs[0]) for o in outs[1:])
