@@ -76,10 +76,11 @@ def binary_logits(X, r0, n, W, b, z, ahead):
 
     Why the hints: the loss and update stages read no new memory, so the hardware stream
     stalls while they run and restarts at the next block. With ``ahead`` = half a block
-    (``B // 2`` rows, 8 KiB at the usual 16 KiB blocks), the next block's first half is already on its way while
-    this block's losses and update are computed (measured 0.85–1.0 of the time without,
-    p = 50 float64 and p = 100 float32; one block ahead measured less steady). A hint past
-    the end of X is harmless (a prefetch never faults) and changes no result.
+    (``B // 2`` rows, 8 KiB at the usual 16 KiB blocks), the next block's first half is
+    already on its way while this block's losses and update are computed (measured 0.85–1.0
+    of the time without, p = 50 float64 and p = 100 float32; one block ahead measured less
+    steady). A hint past the end of X is harmless (a prefetch never faults) and changes no
+    result.
     """
     p = X.shape[1]
     step = max(1, 64 // X.itemsize)  # one hint per 64-byte cache line
@@ -127,10 +128,10 @@ def binary_rows(z, y, s, r0, n, loss, d):
     instead of ``1 − σ(z)`` (which rounds to 0 for z > 37). One reciprocal ``1 ⊘ (1 ⊕ e)``
     serves both ``q = e·(1/(1+e))`` and ``log1p``'s correction term
     (:func:`~softlogit.kernels.vecmath.log1p_inv_scalar`): one vector division fewer per four
-    rows, measured 1–6 % faster at the fitted optimum (BENCHMARKS.md, "Per-pass speed"). Writes ``loss[i] = sᵢℓᵢ`` and
-    ``d[i] = sᵢ ∂ℓᵢ/∂zᵢ`` for ``i < n``, reading ``y[r0+i]`` and ``s[r0+i]`` (any float
-    dtype): whole arrays and an offset, not slices, since a slice costs two atomic
-    reference-count updates per block.
+    rows, measured 1–6 % faster at the fitted optimum (BENCHMARKS.md, "Per-pass speed"). Writes
+    ``loss[i] = sᵢℓᵢ`` and ``d[i] = sᵢ ∂ℓᵢ/∂zᵢ`` for ``i < n``, reading ``y[r0+i]`` and
+    ``s[r0+i]`` (any float dtype): whole arrays and an offset, not slices, since a slice costs
+    two atomic reference-count updates per block.
     """
     for i in range(n):
         zi = z[i]

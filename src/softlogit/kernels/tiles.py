@@ -14,11 +14,11 @@ remainder loop over the columns.
   block's rows: per row 4 broadcasts of ``x`` and 2 loads of ``Dp`` feed 8 multiply-adds, and
   ``Gp`` is loaded and stored once per block.
 
-When ``Kp ≡ 4 (mod 8)`` the last 12 classes are one tile of 3 rows (columns) × 12 classes
-(nine accumulators), and ``Kp = 4`` takes tiles of 8 rows (logits) or 8 columns (update) ×
-4 classes (eight accumulators): a 4 × 4 tile has only four independent multiply-add chains,
-too few to hide their latency (in cache, K = 3, p = 50, one thread, loaded machine: logits
-17.8 → 13.4 ns a row, update 17.1 → 13.1–16.7; one ``loss_gradient`` on S6 1.09× faster). Every sum runs in a
+When ``Kp ≡ 4 (mod 8)`` the last 12 classes are one tile of 3 rows (columns) × 12 classes (nine
+accumulators), and ``Kp = 4`` takes tiles of 8 rows (logits) or 8 columns (update) × 4 classes
+(eight accumulators): a 4 × 4 tile has only four independent multiply-add chains, too few to
+hide their latency (in cache, K = 3, p = 50, one thread, loaded machine: logits 17.8 → 13.4 ns a
+row, update 17.1 → 13.1–16.7; one ``loss_gradient`` on S6 1.09× faster). Every sum runs in a
 fixed order (columns ascending, rows ascending) with one rounding per multiply-add
 (``llvm.fma``): results depend only on the shapes and the block partition.
 

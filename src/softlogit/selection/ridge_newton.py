@@ -9,11 +9,12 @@ a gradient and a Cholesky factorisation, no pass for a Hessian. Steps:
 .. math::  (∇²f(θ) + λ_2 \\mathrm{diag}(\\text{mask}))\\, d = −∇J(θ), \\qquad θ ← θ + t d
 
 with Armijo backtracking on ``J`` (``t`` halved until ``J(θ+td) ≤ J(θ) + c t ∇Jᵀd``); the
-Hessian is formed again only when a step fell short (a cut step, or ``‖∇J‖`` shrunk by less
-than :data:`REUSE_RATIO`); while it is kept, its factor is corrected by the fit's secant pairs
-(:func:`_corrected_direction`). The Hessian is the objective's own (for dense X the float32 BLAS model of :mod:`.hessian`); the
-stop is the shared ``‖∇J‖ ≤ tol·‖∇J(0)‖`` on the exact float64 gradient. Before this, the
-path's L2 fits ran L-BFGS: 21 gradient passes a C (measured, 8000 × 200, 10 Cs, 5 folds).
+Hessian is formed again only when a step fell short (a cut step, or ``‖∇J‖`` shrunk by less than
+:data:`REUSE_RATIO`); while it is kept, its factor is corrected by the fit's secant pairs
+(:func:`_corrected_direction`). The Hessian is the objective's own (for dense X the float32 BLAS
+model of :mod:`.hessian`); the stop is the shared ``‖∇J‖ ≤ tol·‖∇J(0)‖`` on the exact float64
+gradient. Before this, the path's L2 fits ran L-BFGS: 21 gradient passes a C (measured, 8000 ×
+200, 10 Cs, 5 folds).
 """
 
 from __future__ import annotations
