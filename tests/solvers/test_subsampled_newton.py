@@ -139,10 +139,13 @@ def test_pass_count_is_gradients_plus_sampled_rows(monkeypatch):
                         lambda th: calls.append(np.array(th, copy=True)) or real(th))
     res = solve(obj, "subsampled-newton", tol=1e-10)
     m = obj.n_samples
-    # the solver's cold start asks again for the stopping rule's ∇J(0): kept, no pass
-    assert np.array_equal(calls[0], calls[1])
+    # the stopping rule's ∇J(0) and the solver's cold start (the null model) both come from
+    # the one pass of null_start: kept, no pass of their own
+    assert np.array_equal(calls[0], np.zeros_like(calls[0]))
+    assert not np.any(obj.unpack(calls[1])[0]) and obj.unpack(calls[1])[1][0] != 0
     calls = [th for i, th in enumerate(calls) if i == 0 or not np.array_equal(th, calls[i - 1])]
-    # one pass per full loss+gradient at a new point (∇J(0) included) and, for each
+    calls = calls[1:]  # θ = 0 and θ₀: one pass together
+    # one pass per full loss+gradient at a new point (θ₀ included) and, for each
     # Hessian sample of r < m rows, r/m for the copy, its logits and its gram (Xᵀd may come
     # with the gram's pass); a sample of all rows is the full Hessian: logits and gram
     lo = len(calls) + sum(3 * r / m if r < m else 2 for r in res.info["sample_rows"])

@@ -111,6 +111,28 @@ class Design(ABC):
                           for k in range(Wk.shape[1])])
         return grams, cross, Wk.sum(axis=0)
 
+    def target_sums(self, sample_weight, targets, n_classes: int):
+        """``(Xᵀs (p,), Xᵀ(s ⊙ tₖ) (K′, p), Σᵢ sᵢtᵢₖ (K′,))`` in float64 from one pass over X.
+
+        ``targets`` are float (m,) (binary: ``tᵢ = yᵢ``, K′ = 1) or (m, K) (soft, K′ = K), or
+        integer class labels (m,) (``tᵢₖ = [yᵢ = k]``, K′ = ``n_classes``). The gradient of
+        the data term at any *constant* logits is a combination of these sums
+        (:meth:`~softlogit.objective.LinearObjective.null_start`). This default builds the
+        (m, 1 + K′) weight matrix and asks :meth:`tdot`.
+        """
+        s = np.asarray(sample_weight, dtype=np.float64)
+        t = np.asarray(targets)
+        m = s.shape[0]
+        if t.dtype.kind in "iub":
+            R = np.zeros((m, 1 + n_classes))
+            R[np.arange(m), 1 + t.astype(np.intp)] = s
+        else:
+            R = np.empty((m, 1 + (t.shape[1] if t.ndim == 2 else 1)))
+            R[:, 1:] = s[:, None] * t.reshape(m, -1)
+        R[:, 0] = s
+        G = np.asarray(self.tdot(R.astype(self.dtype, copy=False)), dtype=np.float64)
+        return G[0], G[1:], R[:, 1:].sum(axis=0)
+
     @abstractmethod
     def take(self, rows: np.ndarray) -> "Design":
         """The design of the selected rows (mini-batches, train/test splits)."""

@@ -149,6 +149,33 @@ class NumbaDenseDesign(DenseDesign):
         self.count_pass()
         return products.logits(self.X, _coef(W, W.shape[0], p), row_bounds(m, p))
 
+    def target_sums(self, sample_weight, targets, n_classes):
+        """The sums of :meth:`Design.target_sums` by one kernel pass (float64 accumulation, no
+        (m, K) weight matrix); a finite result closes the outstanding finiteness check, as the
+        first :meth:`fused_loss_gradient` does (the ``Xᵀs`` row multiplies every entry)."""
+        if not self._contiguous:
+            self._prove_finite()
+            return super().target_sums(sample_weight, targets, n_classes)
+        m, p = self.X.shape
+        dt = self.X.dtype
+        s = np.asarray(sample_weight, dtype=dt)
+        t = np.asarray(targets)
+        if t.dtype.kind in "iub":
+            T, labels, k = np.empty((m, 0), dt), t.astype(np.intp, copy=False), n_classes
+        else:
+            T = np.ascontiguousarray(t.reshape(m, -1), dtype=dt)
+            labels, k = np.empty(0, np.intp), T.shape[1]
+        self.count_pass()
+        a, C = products.target_sums(self.X, s, T, labels, k, row_bounds(m, (1 + k) * p))
+        if self._unproven:
+            if not (np.isfinite(a).all() and np.isfinite(C).all()):
+                self.check_finite()
+            self._unproven = False
+        s64 = s.astype(np.float64)
+        N = (np.bincount(labels, weights=s64, minlength=k) if T.shape[1] == 0
+             else s64 @ T.astype(np.float64))
+        return a, C, N
+
     def column_scale(self):
         """Per-column mean and standard deviation in one pass over row blocks.
 

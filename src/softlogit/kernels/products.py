@@ -2,8 +2,9 @@
 
 ``logits`` (``X Wᵀ``) is computed row by row over the fixed chunks of :mod:`.partition`, with
 float64 accumulation, like the fused kernels: a memory-bound product that BLAS ``gemm`` would
-run on its own thread pool beside the kernels'. The compute-bound Hessian block
-``Xᵀ diag(d) X`` is BLAS's (:mod:`.gram`).
+run on its own thread pool beside the kernels'. ``target_sums`` (``Xᵀs`` and ``Xᵀ(s ⊙ T)``,
+what the gradient at any constant logits is made of) is the same kind of pass. The
+compute-bound Hessian block ``Xᵀ diag(d) X`` is BLAS's (:mod:`.gram`).
 """
 
 from __future__ import annotations
@@ -32,3 +33,42 @@ def logits(X, W, bounds):
     Z = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
     run_chunks(logits_chunks, len(bounds) - 1, X, W, Z, bounds)
     return Z
+
+
+@njit(**_JIT)
+def target_sums_chunks(X, s, T, labels, G, bounds, c0, c1):
+    """Per chunk c: ``G[c, 0] = Σᵢ sᵢ xᵢ`` and ``G[c, 1 + k] = Σᵢ sᵢ tᵢₖ xᵢ`` (float64).
+
+    ``tᵢₖ`` is ``T[i, k]`` for float targets T (m, K′), or the one-hot row of ``labels[i]``
+    when T has no columns (then only ``G[c, 1 + labels[i]]`` is touched: one multiply-add
+    per element instead of K).
+    """
+    p = X.shape[1]
+    Kt = T.shape[1]
+    hard = Kt == 0
+    for c in range(c0, c1):
+        for i in range(bounds[c], bounds[c + 1]):
+            # no row is skipped, whatever sᵢ: row 0 multiplies every entry (a finiteness proof)
+            si = np.float64(s[i])
+            for j in range(p):
+                G[c, 0, j] += si * X[i, j]
+            if hard:
+                k = labels[i] + 1
+                for j in range(p):
+                    G[c, k, j] += si * X[i, j]
+            else:
+                for k in range(Kt):
+                    t = si * np.float64(T[i, k])
+                    if t != 0.0:
+                        for j in range(p):
+                            G[c, k + 1, j] += t * X[i, j]
+
+
+def target_sums(X, s, T, labels, n_rows_out, bounds):
+    """``Σᵢ sᵢ xᵢ`` (p,) and ``Σᵢ sᵢ tᵢₖ xᵢ`` (n_rows_out, p) for C-contiguous X (one pass,
+    rows in order over the fixed chunks, chunk partials added in chunk order)."""
+    n_chunks = len(bounds) - 1
+    G = np.zeros((n_chunks, 1 + n_rows_out, X.shape[1]))
+    run_chunks(target_sums_chunks, n_chunks, X, s, T, labels, G, bounds)
+    total = G.sum(axis=0)
+    return total[0], total[1:]

@@ -28,14 +28,16 @@ class Tracker:
     """
 
     def __init__(self, objective, solver: str, *, tol: float, max_iter: int,
-                 callback=None, reference_norm: float | None = None):
+                 callback=None, reference_norm: float | None = None,
+                 passes0: float | None = None):
         if int(max_iter) < 0:
             raise ValueError(f"max_iter must be >= 0; got {max_iter!r}")
         # Passes over X are counted by the design (softlogit.data.base); the solver's share is
         # what the design counted between this tracker's start (before the stopping rule's
-        # reference gradient) and its result.
+        # reference gradient) — or ``passes0``, the count before a start the solver computed
+        # first (:func:`~softlogit.solvers.common.newton_start`) — and its result.
         self._design = objective.design
-        self._passes0 = objective.design.passes
+        self._passes0 = objective.design.passes if passes0 is None else passes0
         self.solver = solver
         self.rule = StoppingRule(objective, tol, reference_norm)
         self.max_iter = int(max_iter)

@@ -55,7 +55,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from softlogit.solvers.common import (StallDetector, final_params, hessian_flops,
-                                      initial_params, with_verbose)
+                                      newton_start, with_verbose)
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.linesearch import (FallbackLog, objective_fun_grad,
                                           step_or_gradient_step)
@@ -116,10 +116,11 @@ def newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     use_cholesky = inner == "cholesky" or (inner == "auto" and prefers_cholesky(objective))
     if cg_max_iter is None:
         cg_max_iter = min(objective.n_params, CG_MAX_ITER)
-    theta = initial_params(objective, params0)
+    passes0 = objective.design.passes  # the null start's pass is the solver's
+    theta = newton_start(objective, params0, int(max_iter))
     track = Tracker(objective, "newton", tol=tol, max_iter=max_iter,
                     callback=with_verbose(callback, verbose, "newton"),
-                    reference_norm=reference_norm)
+                    reference_norm=reference_norm, passes0=passes0)
     stall = StallDetector()
     track.info.update(inner_solver="cholesky" if use_cholesky else "cg")
     fallback = FallbackLog(track, "newton")

@@ -47,7 +47,7 @@ import warnings
 import numba
 import numpy as np
 
-from softlogit.solvers.common import StallDetector, final_params, initial_params, with_verbose
+from softlogit.solvers.common import StallDetector, final_params, newton_start, with_verbose
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.newton import hessian_overflow_message, known_null_space
 from softlogit.solvers.l1 import l1_value, soft_threshold
@@ -97,10 +97,11 @@ def newton_cd(objective, params0=None, *, tol=1e-4, max_iter=100, callback=None,
     """
     lam = float(objective.penalty.l1)
     mask = objective.penalized_mask
-    theta = initial_params(objective, params0)
+    passes0 = objective.design.passes  # the null start's pass is the solver's
+    theta = newton_start(objective, params0, int(max_iter))
     track = Tracker(objective, "newton-cd", tol=tol, max_iter=max_iter,
                     callback=with_verbose(callback, verbose, "newton-cd"),
-                    reference_norm=reference_norm)
+                    reference_norm=reference_norm, passes0=passes0)
     stall = StallDetector()
     track.info.update(fallbacks=[], cd_sweeps=0)
     null = known_null_space(objective)

@@ -59,7 +59,7 @@ import numpy as np
 
 from softlogit.objective import LinearObjective
 from softlogit.solvers.common import (StallDetector, final_params, hessian_flops,
-                                      initial_params, with_verbose)
+                                      newton_start, with_verbose)
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.linesearch import FallbackLog, objective_fun_grad
 from softlogit.solvers.newton import (_cg_direction, _cholesky_direction, known_null_space,
@@ -132,10 +132,11 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
     sampler = HessianSampler(objective, first_sample_size(objective) if sample_rows is None
                              else sample_rows, random_state, "subsampled-newton",
                              judge_first_step=params0 is not None)
-    theta = initial_params(objective, params0)
+    passes0 = objective.design.passes  # the null start's pass is the solver's
+    theta = newton_start(objective, params0, int(max_iter))
     track = Tracker(objective, "subsampled-newton", tol=tol, max_iter=max_iter,
                     callback=with_verbose(callback, verbose, "subsampled-newton"),
-                    reference_norm=reference_norm)
+                    reference_norm=reference_norm, passes0=passes0)
     stall = StallDetector()
     track.info.update(inner_solver=None, sample_rows=[], rows=m)
     fallback = FallbackLog(track, "subsampled-newton")

@@ -84,6 +84,17 @@ class ArrayAPIDesign(Design):
         self.count_pass()
         return to_host(self.put(R).T @ self.X)
 
+    def target_sums(self, sample_weight, targets, n_classes):
+        """:meth:`Design.target_sums` on the device (targets are the placed sigmoid targets
+        (m,) or probability rows (m, K)); only the (1 + K′, p) sums reach the host."""
+        xp = self.xp
+        self.count_pass()
+        T = targets[:, None] if targets.ndim == 1 else targets
+        R = xp.concat([sample_weight[:, None], sample_weight[:, None] * T], axis=1)
+        G = to_host(R.T @ self.X).astype(np.float64)
+        N = to_host(xp.sum(R[:, 1:], axis=0)).astype(np.float64)
+        return G[0], G[1:], N
+
     def wsum_rows(self, d):
         """``Xᵀ d`` (p,) on the host."""
         self.count_pass()
