@@ -153,11 +153,14 @@ def test_full_hessian_gram_matches_reference(dtype, loss, K, path, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("signs", ["nonnegative", "nonpositive", "mixed"])
-def test_dense_gram_matches_float64_products(dtype, signs, monkeypatch):
+@pytest.mark.parametrize("part_rows", [2048, 150])
+def test_dense_gram_matches_float64_products(dtype, signs, part_rows, monkeypatch):
     # Every sign branch of the BLAS Gram (syrk of √d·X, −syrk of √(−d)·X, gemm), over several
-    # blocks and a shorter last one, against NumPy in float64 on the same (widened) values:
-    # float32 X gets the float64 accuracy because the scaled block is float64.
+    # blocks and a shorter last one, in one row part or four, against NumPy in float64 on the
+    # same (widened) values: float32 X gets the float64 accuracy because the scaled block is
+    # float64.
     monkeypatch.setattr(gram, "GRAM_BLOCK_BYTES", 1)
+    monkeypatch.setattr(gram, "MIN_PART_ROWS", part_rows)
     rng = np.random.default_rng(11)
     X = rng.standard_normal((700, 13)).astype(dtype)
     d = {"nonnegative": rng.random(700), "nonpositive": -rng.random(700),
@@ -378,6 +381,21 @@ def _fingerprint_run():
                 assert (layout == "csr-T") == (getattr(obj.design, "_transposed", None) is not None)
     sparse.FUSED_MAX_WIDTH = default
     return np.concatenate(out)
+
+
+def test_gram_parts_do_not_depend_on_thread_count(monkeypatch):
+    monkeypatch.setattr(gram, "MIN_PART_ROWS", 100)
+    rng = np.random.default_rng(12)
+    X, d = rng.standard_normal((1001, 9)), rng.random(1001)
+    results = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        try:
+            results.append(gram.dense_gram(X, d))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_results_do_not_depend_on_thread_count():
