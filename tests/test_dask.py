@@ -83,6 +83,27 @@ def test_fit_equals_in_memory_fit(client, K, kwargs):
 
 
 @pytest.mark.parametrize("K", [2, 3])
+@pytest.mark.parametrize("solver", ["newton", "auto"])
+def test_newton_starts_at_the_null_model_on_the_cluster_too(client, K, solver):
+    """The null start's sums come from one map over the chunks (Design.target_sums): the
+    first iterate is the in-memory fit's (the intercept-only optimum of imbalanced classes)
+    and the fits agree."""
+    X, _ = _data(m=2000, K=K, seed=7)
+    rng = np.random.default_rng(8)
+    y = (rng.random(2000) < 0.1).astype(int) if K == 2 else rng.choice(3, 2000, p=[.8, .15, .05])
+    sw = rng.uniform(0.2, 3.0, size=len(y))
+    params = dict(tol=TOL, max_iter=200, solver=solver, random_state=0)
+    mem = softlogit.LogisticRegression(**params).fit(X, y, sample_weight=sw)
+    est = softlogit.LogisticRegression(**params).fit(
+        da.from_array(X, chunks=(500, 4)), da.from_array(y, chunks=500), sample_weight=sw)
+    _same_fit(mem, est)
+    first_mem = mem.fit_report_.objective_history[0]
+    assert est.fit_report_.objective_history[0] == pytest.approx(first_mem, rel=1e-12)
+    # below J(0) = log K: the start was the null model, not θ = 0
+    assert first_mem < np.log(K) - 0.1
+
+
+@pytest.mark.parametrize("K", [2, 3])
 def test_auto_is_subsampled_newton_with_one_sample(client, monkeypatch, K):
     """``auto`` on a cluster: sub-sampled Newton with ONE row sample on the client (a fetch
     per draw, no fetch per iteration), to the same optimum as the in-memory fit; a round per

@@ -224,8 +224,8 @@ class LinearObjective:
         """The null model θ₀ — intercepts only, the optimum of J over them — as a cold start;
         its data term and that of θ = 0 are kept (:meth:`loss_gradient` answers both
         without a pass), from one pass over X. ``None`` where there is no such start: no
-        intercept or X not in this process (Dask; nothing is read), or a class of zero total
-        weight (the pass is made and θ = 0's term kept).
+        intercept (nothing is read), or a class of zero total weight (the pass is made and
+        θ = 0's term kept).
 
         With ``W = 0`` every row has the same logits ``c``, so the data term is linear in
         sums over X (:meth:`~softlogit.data.Design.target_sums`: ``a = Xᵀs``,
@@ -245,9 +245,7 @@ class LinearObjective:
         intercept ≈ −3.9) a Newton method starting at θ₀ saves the steps it would spend
         walking the intercept out from 0.
         """
-        in_process = isinstance(self.sample_weight, np.ndarray)  # not a Dask RowVector
-        if not (self.fit_intercept and self.n_samples and
-                (in_process or self.design.samples_on_device)):
+        if not (self.fit_intercept and self.n_samples):
             return None
         S = self.sw_sum
         binary = self.loss_fn.name == "binary"

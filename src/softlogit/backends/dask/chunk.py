@@ -171,6 +171,18 @@ def summary(chunk: Chunk, n_classes: int, hard: bool):
     return chunk.n_rows, float(chunk.s.sum(dtype=np.float64)), mass
 
 
+def target_sums(chunk: Chunk, n_classes: int):
+    """``(Xᵀs, Xᵀ(s ⊙ tₖ), Σ sᵢtᵢₖ)`` over the chunk's rows (one read of X;
+    :meth:`softlogit.data.Design.target_sums`)."""
+    _single_thread()
+    width = 1 if chunk.y.ndim == 1 and chunk.y.dtype.kind == "f" else (
+        n_classes if chunk.y.ndim == 1 else chunk.y.shape[1])
+    if chunk.n_rows == 0:
+        p = chunk.X.shape[1]
+        return np.zeros(p), np.zeros((width, p)), np.zeros(width)
+    return chunk.design.target_sums(chunk.s, chunk.y, n_classes)
+
+
 def _single_thread():
     """Kernels inside a Dask worker use one Numba thread (module docstring)."""
     try:

@@ -214,6 +214,17 @@ class DaskDesign(Design):
             self._map(tasks.loss_gradient, reduce=True, loss_name=loss_name, W=W, b=b))
         return float(loss), np.asarray(GW, dtype=self.dtype), np.asarray(Gb, dtype=self.dtype)
 
+    def target_sums(self, sample_weight, targets, n_classes):
+        """:meth:`Design.target_sums` of the placed targets and weights: one map, summed in
+        chunk order (other targets would need the m values on the client: not offered)."""
+        if targets is not self.targets or sample_weight is not self.weights:
+            raise NotImplementedError("target sums of the Dask design need its own targets")
+        self.count_pass()
+        a, C, N = self.executor.reduce_sum(
+            self._map(tasks.target_sums, reduce=True, n_classes=int(n_classes)))
+        return (np.asarray(a, dtype=np.float64), np.asarray(C, dtype=np.float64),
+                np.asarray(N, dtype=np.float64))
+
     def hessian_factors(self, loss_name, W, b) -> FactorHandle:
         """The logit-Hessian factors at ``(W, b)``, formed on the workers by the first
         product (one pass, counted here; no round of its own)."""

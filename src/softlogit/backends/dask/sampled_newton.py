@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from softlogit.objective import LinearObjective
-from softlogit.solvers.common import (StallDetector, final_params, initial_params,
+from softlogit.solvers.common import (StallDetector, final_params, newton_start,
                                       with_verbose)
 from softlogit.solvers.iteration import Tracker
 from softlogit.solvers.linesearch import FallbackLog, objective_fun_grad
@@ -75,10 +75,11 @@ def sampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callback=
     r = first_sample_size(objective) if sample_rows is None else int(sample_rows)
     if r < 1:
         raise ValueError(f"sample_rows must be a positive number of rows; got {sample_rows!r}")
-    theta = initial_params(objective, params0)
+    passes0 = objective.design.passes  # the null start's pass is the solver's
+    theta = newton_start(objective, params0, int(max_iter))
     track = Tracker(objective, "subsampled-newton", tol=tol, max_iter=max_iter,
                     callback=with_verbose(callback, verbose, "subsampled-newton"),
-                    reference_norm=reference_norm)
+                    reference_norm=reference_norm, passes0=passes0)
     stall = StallDetector()
     track.info.update(inner_solver="cholesky", sample_rows=[], rows=m, sample_draws=0)
     fallback = FallbackLog(track, "subsampled-newton")
