@@ -302,27 +302,38 @@ def test_extreme_logits_stay_finite(dtype, loss, size, monkeypatch):
         np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("K", [1, 2, 3, 4, 7, 10, 16, 20])
-def test_register_tiles_match_numpy(K):
-    # The 4-row × 8-class, 3 × 12 and (Kp = 4) 8-row / 8-column × 4-class tiles, their row
-    # and column remainders (n, p not multiples of 3, 4 or 8), at an offset into X, against
-    # NumPy's products of the same values.
+@pytest.mark.parametrize("wide", [False, True])
+@pytest.mark.parametrize("K", [1, 2, 3, 4, 7, 8, 10, 16, 20, 27])
+def test_register_tiles_match_numpy(K, wide):
+    # The 4-row × 8-class, 3 × 12 and (Kp = 4) 8-row / 8-column × 4-class tiles, and the
+    # eight-lane ones (wide: 6- and 4-row / -column × 16-class, 8 × 8-class), their row and
+    # column remainders (n, p not multiples of 3, 4, 6 or 8), at an offset into X, against
+    # NumPy's products of the same values. Both paths run on every CPU (the wide one is only
+    # chosen on AVX-512, where it is fast) and agree bitwise: same sums in the same order.
     rng = np.random.default_rng(K)
-    Kp = tiles.packed_width(K)
-    for n, p in [(1, 1), (3, 5), (4, 4), (9, 7), (13, 2), (8, 8), (16, 9), (23, 19), (81, 50)]:
+    Kp = tiles.dense_packed_width(K, wide)
+    Kn = tiles.packed_width(K)
+    for n, p in [(1, 1), (3, 5), (4, 4), (9, 7), (13, 2), (8, 8), (16, 9), (23, 19), (40, 100),
+                 (81, 50)]:
         X = rng.standard_normal((n + 5, p))
         Wp = np.zeros((p, Kp))
         Wp[:, :K] = rng.standard_normal((p, K))
         Zp = np.full((n + 2, Kp), np.nan)  # rows past n must stay untouched
-        tiles.packed_logits(X, 5, n, Wp, Zp)
+        tiles.packed_logits(X, 5, n, Wp, Zp, wide)
         np.testing.assert_allclose(Zp[:n], X[5:] @ Wp, rtol=1e-13, atol=1e-13)
         assert np.isnan(Zp[n:]).all()
+        Zn = np.empty((n, Kn))
+        tiles.packed_logits(X, 5, n, np.ascontiguousarray(Wp[:, :Kn]), Zn, False)  # Kn ≤ Kp
+        np.testing.assert_array_equal(Zp[:n, :K], Zn[:, :K])
         Dp = np.zeros((n + 2, Kp))
         Dp[:n, :K] = rng.standard_normal((n, K))
         Gp = rng.standard_normal((p, Kp))
+        Gn = np.ascontiguousarray(Gp[:, :Kn])
         expected = Gp + X[5:].T @ Dp[:n]
-        tiles.packed_update(X, 5, n, Dp, Gp)
+        tiles.packed_update(X, 5, n, Dp, Gp, wide)
         np.testing.assert_allclose(Gp, expected, rtol=1e-13, atol=1e-13)
+        tiles.packed_update(X, 5, n, np.ascontiguousarray(Dp[:, :Kn]), Gn, False)
+        np.testing.assert_array_equal(Gp[:, :K], Gn[:, :K])
 
 
 def _ulps(got, ref):

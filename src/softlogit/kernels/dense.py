@@ -32,7 +32,7 @@ from softlogit.kernels.blocks import (
 from softlogit.kernels.partition import binary_block_rows, block_rows
 from softlogit.kernels.threads import reduce_chunks, run_chunks
 from softlogit.kernels.tiles import (
-    add_rows, packed_logits, packed_update, packed_width, widened_block,
+    add_rows, dense_packed_width, packed_logits, packed_update, wide_lanes, widened_block,
 )
 
 _JIT = dict(fastmath=False, cache=True, nogil=True, error_model="numpy")
@@ -76,8 +76,8 @@ def binary_loss_grad_chunks(X, w, b, y, s, B, bounds, part_l, part_g, part_b, c0
 
 
 @njit(**_JIT)
-def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, B, bounds, part_l, part_g, part_b,
-                            c0, c1):
+def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, wide, B, bounds, part_l, part_g,
+                            part_b, c0, c1):
     """Softmax cross-entropy in one pass over X, in blocks of ``B`` rows.
 
     .. math::
@@ -115,7 +115,7 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, B, bounds, part_l, p
         for r0 in range(bounds[c], end, B):
             n = min(B, end - r0)
             A, a0 = widened_block(X, r0, n, Xw)
-            packed_logits(A, a0, n, Wp, Zp)
+            packed_logits(A, a0, n, Wp, Zp, wide)
             if hard:
                 softmax_hard_packed(Zp, b, n, y_index[r0:r0 + n], s[r0:r0 + n], Z, E, top, mx,
                                     rest, t1, loss, Dp)
@@ -124,7 +124,7 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, B, bounds, part_l, p
                                     t1, t2, loss, Dp)
             lsum += sum_fixed(loss, n)
             add_rows(Dp, n, gsum)
-            packed_update(A, a0, n, Dp, part_g[c])
+            packed_update(A, a0, n, Dp, part_g[c], wide)
         part_l[c] = lsum
         part_b[c, :] = gsum[:K]
 
@@ -167,7 +167,7 @@ def binary_hessp_chunks(X, v, vb, f, s, B, bounds, part_l, part_g, part_b, c0, c
 
 
 @njit(**_JIT)
-def softmax_hessp_chunks(X, Vp, vb, O, s, B, bounds, part_l, part_g, part_b, c0, c1):
+def softmax_hessp_chunks(X, Vp, vb, O, s, wide, B, bounds, part_l, part_g, part_b, c0, c1):
     """Hessian-vector product of the softmax loss in one pass over X, in blocks of ``B`` rows.
 
     .. math::
@@ -191,7 +191,7 @@ def softmax_hessp_chunks(X, Vp, vb, O, s, B, bounds, part_l, part_g, part_b, c0,
         for r0 in range(bounds[c], end, B):
             n = min(B, end - r0)
             A, a0 = widened_block(X, r0, n, Xw)
-            packed_logits(A, a0, n, Vp, Tp)
+            packed_logits(A, a0, n, Vp, Tp, wide)
             for i in range(n):
                 ov = 0.0
                 for k in range(K):
@@ -202,7 +202,7 @@ def softmax_hessp_chunks(X, Vp, vb, O, s, B, bounds, part_l, part_g, part_b, c0,
                     u = si * float(O[r0 + i, k]) * (Tp[i, k] - ov)
                     Tp[i, k] = u
                     gb[k] += u
-            packed_update(A, a0, n, Tp, part_g[c])
+            packed_update(A, a0, n, Tp, part_g[c], wide)
 
 
 @njit(**_JIT)
@@ -248,10 +248,14 @@ def binary_loss_grad(X, w, b, y, s, bounds):
     return _run(binary_loss_grad_chunks, bounds, 1, X.shape[1], X, w, b, y, s)
 
 
+#: Whether the softmax kernels use the eight-lane tiles (:func:`~.tiles.wide_lanes`: AVX-512).
+WIDE = wide_lanes()
+
+
 def _pack(W):
-    """``Wᵀ`` (p, Kp) float64, classes zero-padded to :func:`~.tiles.packed_width`."""
+    """``Wᵀ`` (p, Kp) float64, classes zero-padded to :func:`~.tiles.dense_packed_width`."""
     K, p = W.shape
-    Wp = np.zeros((p, packed_width(K)))
+    Wp = np.zeros((p, dense_packed_width(K, WIDE)))
     Wp[:, :K] = W.T
     return Wp
 
@@ -262,7 +266,7 @@ def _run_packed(kernel, bounds, K, p, *args):
     X = args[0]
     args = args + (block_rows(X.shape[1] * X.dtype.itemsize, K, packed=True),)
     part_l = np.zeros(n)
-    part_g = np.zeros((n, p, packed_width(K)))
+    part_g = np.zeros((n, p, dense_packed_width(K, WIDE)))
     part_b = np.zeros((n, K))
     run_chunks(kernel, n, *args, bounds, part_l, part_g, part_b)
     loss, Gp, gb = reduce_chunks(part_l, part_g, part_b)
@@ -273,7 +277,7 @@ def softmax_loss_grad(X, W, b, y_index, Y, hard, s, bounds):
     """``(Σ sᵢℓᵢ, Σ sᵢgᵢxᵢᵀ (K, p), Σ sᵢgᵢ (K,))`` — see :func:`softmax_loss_grad_chunks`."""
     K, p = W.shape
     return _run_packed(softmax_loss_grad_chunks, bounds, K, p, X, _pack(W), b, y_index, Y,
-                       hard, s)
+                       hard, s, WIDE)
 
 
 def binary_hessp(X, v, vb, f, s, bounds):
@@ -284,7 +288,7 @@ def binary_hessp(X, v, vb, f, s, bounds):
 def softmax_hessp(X, V, vb, O, s, bounds):
     """``(Σ uᵢxᵢᵀ (K, p), Σ uᵢ (K,))`` — see :func:`softmax_hessp_chunks`."""
     K, p = V.shape
-    return _run_packed(softmax_hessp_chunks, bounds, K, p, X, _pack(V), vb, O, s)[1:]
+    return _run_packed(softmax_hessp_chunks, bounds, K, p, X, _pack(V), vb, O, s, WIDE)[1:]
 
 
 def read_pass(X, bounds):

@@ -129,3 +129,118 @@ def zero4(typingctx):
 
     return f64x4(), codegen
 
+
+
+# --- eight lanes: one AVX-512 register (two AVX2 registers; see :mod:`.tiles` for when) ------
+
+_VT8 = ir.VectorType(ir.DoubleType(), 8)
+
+
+class F64x8(types.Type):
+    """Numba type of an ``<8 x double>`` value (one AVX-512 register, two AVX2 ones)."""
+
+    def __init__(self):
+        super().__init__(name="F64x8")
+
+
+f64x8 = F64x8()
+
+
+@register_model(F64x8)
+class _F64x8Model(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VT8)
+
+
+def _lanes8_ptr(context, builder, aryty, ary, off):
+    data = context.make_array(aryty)(context, builder, ary).data
+    return builder.bitcast(builder.gep(data, [off]), _VT8.as_pointer())
+
+
+@intrinsic
+def load8(typingctx, ary, off):
+    """``ary.flat[off:off+8]`` as one vector (unaligned load, no bounds check)."""
+    if not (_is_f64_array(ary) and isinstance(off, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        off = context.cast(builder, args[1], sig.args[1], types.intp)
+        return builder.load(_lanes8_ptr(context, builder, sig.args[0], args[0], off), align=8)
+
+    return f64x8(ary, off), codegen
+
+
+@intrinsic
+def store8(typingctx, ary, off, v):
+    """``ary.flat[off:off+8] = v`` (unaligned store, no bounds check)."""
+    if not (_is_f64_array(ary) and isinstance(off, types.Integer) and v == f64x8):
+        return None
+
+    def codegen(context, builder, sig, args):
+        off = context.cast(builder, args[1], sig.args[1], types.intp)
+        builder.store(args[2], _lanes8_ptr(context, builder, sig.args[0], args[0], off), align=8)
+        return context.get_dummy_value()
+
+    return types.none(ary, off, f64x8), codegen
+
+
+@intrinsic
+def splat8(typingctx, x):
+    """``(x, …, x)`` (8 lanes) for a float32 or float64 ``x`` (float32 widened exactly first)."""
+    if x not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        v = args[0]
+        if sig.args[0] == types.float32:
+            v = builder.fpext(v, ir.DoubleType())
+        vec = builder.insert_element(ir.Constant(_VT8, ir.Undefined), v,
+                                     ir.Constant(ir.IntType(32), 0))
+        return builder.shuffle_vector(vec, vec, ir.Constant(ir.VectorType(ir.IntType(32), 8),
+                                                            [0] * 8))
+
+    return f64x8(x), codegen
+
+
+@intrinsic
+def fma8(typingctx, a, b, c):
+    """``a·b + c`` per lane with one rounding (``llvm.fma``), 8 lanes."""
+    if not (a == f64x8 and b == f64x8 and c == f64x8):
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VT8, [_VT8] * 3),
+                                            "llvm.fma.v8f64")
+        return builder.call(fn, args)
+
+    return f64x8(f64x8, f64x8, f64x8), codegen
+
+
+@intrinsic
+def zero8(typingctx):
+    """``(0, …, 0)`` (8 lanes)."""
+    def codegen(context, builder, sig, args):
+        return ir.Constant(_VT8, [0.0] * 8)
+
+    return f64x8(), codegen
+
+
+@intrinsic
+def prefetch(typingctx, ary, off):
+    """Hint the CPU to bring the cache line holding ``ary.flat[off]`` into L1 (``llvm.prefetch``,
+    read, locality 3: ``prefetcht0`` on x86). Never faults (any offset), changes no result."""
+    if not (isinstance(ary, types.Array) and isinstance(off, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        off = context.cast(builder, args[1], sig.args[1], types.intp)
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        ptr = builder.bitcast(builder.gep(data, [off]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.none(ary, off), codegen

@@ -32,12 +32,12 @@ float32 or float64 (widened exactly); everything else is float64 and C-contiguou
 
 from __future__ import annotations
 
-from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.core import config
+from numba.extending import overload
 
-from softlogit.kernels.simd import add4, fma4, load4, splat4, store4, zero4
+from softlogit.kernels import wide_tiles
+from softlogit.kernels.simd import add4, fma4, load4, prefetch, splat4, store4, zero4
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
@@ -49,30 +49,27 @@ _INLINE = dict(_JIT, inline="always")
 PREFETCH_AHEAD = 1024
 
 
-@intrinsic
-def prefetch(typingctx, ary, off):
-    """Hint the CPU to bring the cache line holding ``ary.flat[off]`` into L1 (``llvm.prefetch``,
-    read, locality 3: ``prefetcht0`` on x86). Never faults (any offset), changes no result."""
-    if not (isinstance(ary, types.Array) and isinstance(off, types.Integer)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        off = context.cast(builder, args[1], sig.args[1], types.intp)
-        data = context.make_array(sig.args[0])(context, builder, args[0]).data
-        ptr = builder.bitcast(builder.gep(data, [off]), ir.IntType(8).as_pointer())
-        i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
-            "llvm.prefetch.p0i8")
-        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return types.none(ary, off), codegen
-
-
 def packed_width(K: int) -> int:
     """``Kp = 4⌈K/4⌉``: the packed class width."""
     return 4 * (-(-K // 4))
+
+
+def wide_lanes() -> bool:
+    """Whether the CPU Numba compiles for has AVX-512 (``avx512f``), so that the eight-lane tiles
+    of :mod:`.wide_tiles` fit its 32 vector registers (Numba's own choice of features:
+    ``NUMBA_CPU_FEATURES`` if set, else the host's)."""
+    feats = config.CPU_FEATURES
+    if feats is None:
+        import llvmlite.binding as llvm
+
+        feats = llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in feats.split(",")
+
+
+def dense_packed_width(K: int, wide: bool) -> int:
+    """The packed width of the dense softmax kernels: :func:`packed_width` for the four-lane
+    tiles (and for ``K ≤ 4`` always), ``8⌈K/8⌉`` for the eight-lane ones (``wide``)."""
+    return packed_width(K) if (K <= 4 or not wide) else 8 * (-(-K // 8))
 
 
 @njit(**_INLINE)
@@ -408,12 +405,20 @@ def _update4(X, r0, n, Dp, Gp):
 
 
 @njit(**_JIT)
-def packed_logits(X, r0, n, Wp, Zp):
+def packed_logits(X, r0, n, Wp, Zp, wide=False):
     """``Zp[q, :] = X[r0+q] Wp`` for ``q < n`` (Wp (p, Kp), Zp (B, Kp)): 8-class tiles, the
     last 12 classes as one 12-class tile when ``Kp ≡ 4 (mod 8)``, a 4-class tile when
-    ``Kp = 4``."""
+    ``Kp = 4``; with ``wide`` (``Kp`` a multiple of 8 then, or 4) the eight-lane tiles of
+    :mod:`.wide_tiles`, 16-class groups and a last 8-class one."""
     Kp = Wp.shape[1]
     c0 = 0
+    if wide and Kp != 4:
+        while c0 + 16 <= Kp:
+            wide_tiles.logits16(X, r0, n, Wp, c0, Zp, PREFETCH_AHEAD)
+            c0 += 16
+        if c0 < Kp:
+            wide_tiles.logits8(X, r0, n, Wp, c0, Zp, PREFETCH_AHEAD)
+        return
     while c0 + 8 <= Kp and Kp - c0 != 12:
         _logits8(X, r0, n, Wp, c0, Zp)
         c0 += 8
@@ -424,11 +429,18 @@ def packed_logits(X, r0, n, Wp, Zp):
 
 
 @njit(**_JIT)
-def packed_update(X, r0, n, Dp, Gp):
+def packed_update(X, r0, n, Dp, Gp, wide=False):
     """``Gp += X[r0:r0+n]ᵀ Dp[:n]`` (Dp (B, Kp), Gp (p, Kp)), rows in ascending order; the
     class groups of :func:`packed_logits`."""
     Kp = Gp.shape[1]
     c0 = 0
+    if wide and Kp != 4:
+        while c0 + 16 <= Kp:
+            wide_tiles.update16(X, r0, n, Dp, c0, Gp)
+            c0 += 16
+        if c0 < Kp:
+            wide_tiles.update8(X, r0, n, Dp, c0, Gp)
+        return
     while c0 + 8 <= Kp and Kp - c0 != 12:
         _update8(X, r0, n, Dp, c0, Gp)
         c0 += 8

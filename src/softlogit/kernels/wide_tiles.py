@@ -1,0 +1,345 @@
+"""Eight-lane register tiles for the softmax block products, used where the CPU has AVX-512.
+
+The same products as :mod:`.tiles` (``Z_b = X_b Wp``, ``Gp += X_bᵀ D_b``, classes packed
+along the lanes), with :class:`~.simd.F64x8` accumulators: one AVX-512 register holds eight
+classes, so a 16-class group is two registers per row instead of four. The packed width is
+``Kp = 8⌈K/8⌉`` for ``K > 4`` (:func:`.tiles.dense_packed_width`); each (row, class) sum is
+still one ``llvm.fma`` per column in ascending order (logits) and per row in ascending order
+(update), exactly as in the four-lane tiles, so the results are bitwise theirs.
+
+Why only on AVX-512: an eight-lane value is two registers on AVX2, so these tiles' eight
+accumulators would fill AVX2's sixteen registers and spill; there the four-lane tiles are used
+unchanged (:func:`.tiles.wide_lanes` decides, from the CPU Numba compiles for). Nothing here is
+an AVX-512 intrinsic: LLVM lowers ``<8 x double>`` for whatever the target is.
+
+* :func:`logits16` — 4 rows × 16 classes (eight accumulators), per column 4 broadcasts, 2
+  loads of ``Wp``, 8 multiply-adds, and one hint per 4 elements of the rows
+  :data:`~.tiles.PREFETCH_AHEAD` ahead (the tile's 4 rows ahead are ``4p`` contiguous
+  elements, so every cache line is asked for);
+* :func:`logits8` — 8 rows × 8 classes, the same pattern for a last group of 8 classes;
+* :func:`update16` / :func:`update8` — 4 columns × 16 classes / 8 columns × 8 classes of ``Gp``
+  held in registers over the block's rows.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from softlogit.kernels.simd import fma8, load8, prefetch, splat8, store8, zero8
+
+SIX = True
+_INLINE = dict(cache=True, nogil=True, error_model="numpy", inline="always")
+
+
+@njit(**_INLINE)
+def _logits16x6(X, r, Wp, c0, Zp, o, f):
+    """Six rows from ``r`` of :func:`logits16` (twelve accumulators), stored at ``Zp.flat[o]``."""
+    p = X.shape[1]
+    Kp = Wp.shape[1]
+    a0 = zero8()
+    b0 = zero8()
+    a1 = zero8()
+    b1 = zero8()
+    a2 = zero8()
+    b2 = zero8()
+    a3 = zero8()
+    b3 = zero8()
+    a4 = zero8()
+    b4 = zero8()
+    a5 = zero8()
+    b5 = zero8()
+    for j in range(p):
+        prefetch(X, f + 6 * j)
+        w0 = load8(Wp, Kp * j + c0)
+        w1 = load8(Wp, Kp * j + c0 + 8)
+        x = splat8(X[r, j])
+        a0 = fma8(x, w0, a0)
+        b0 = fma8(x, w1, b0)
+        x = splat8(X[r + 1, j])
+        a1 = fma8(x, w0, a1)
+        b1 = fma8(x, w1, b1)
+        x = splat8(X[r + 2, j])
+        a2 = fma8(x, w0, a2)
+        b2 = fma8(x, w1, b2)
+        x = splat8(X[r + 3, j])
+        a3 = fma8(x, w0, a3)
+        b3 = fma8(x, w1, b3)
+        x = splat8(X[r + 4, j])
+        a4 = fma8(x, w0, a4)
+        b4 = fma8(x, w1, b4)
+        x = splat8(X[r + 5, j])
+        a5 = fma8(x, w0, a5)
+        b5 = fma8(x, w1, b5)
+    store8(Zp, o, a0)
+    store8(Zp, o + 8, b0)
+    store8(Zp, o + Kp, a1)
+    store8(Zp, o + Kp + 8, b1)
+    store8(Zp, o + 2 * Kp, a2)
+    store8(Zp, o + 2 * Kp + 8, b2)
+    store8(Zp, o + 3 * Kp, a3)
+    store8(Zp, o + 3 * Kp + 8, b3)
+    store8(Zp, o + 4 * Kp, a4)
+    store8(Zp, o + 4 * Kp + 8, b4)
+    store8(Zp, o + 5 * Kp, a5)
+    store8(Zp, o + 5 * Kp + 8, b5)
+
+
+@njit(**_INLINE)
+def logits16(X, r0, n, Wp, c0, Zp, ahead):
+    """``Zp[q, c0:c0+16] = Σⱼ X[r0+q, j] Wp[j, c0:c0+16]`` for ``q < n``."""
+    p = X.shape[1]
+    Kp = Wp.shape[1]
+    q = 0
+    if SIX:
+        while q + 6 <= n:
+            _logits16x6(X, r0 + q, Wp, c0, Zp, Kp * q + c0, (r0 + q) * p + ahead)
+            q += 6
+    while q + 4 <= n:
+        r = r0 + q
+        a0 = zero8()
+        b0 = zero8()
+        a1 = zero8()
+        b1 = zero8()
+        a2 = zero8()
+        b2 = zero8()
+        a3 = zero8()
+        b3 = zero8()
+        f = r * p + ahead
+        for j in range(p):
+            prefetch(X, f + 4 * j)
+            w0 = load8(Wp, Kp * j + c0)
+            w1 = load8(Wp, Kp * j + c0 + 8)
+            x = splat8(X[r, j])
+            a0 = fma8(x, w0, a0)
+            b0 = fma8(x, w1, b0)
+            x = splat8(X[r + 1, j])
+            a1 = fma8(x, w0, a1)
+            b1 = fma8(x, w1, b1)
+            x = splat8(X[r + 2, j])
+            a2 = fma8(x, w0, a2)
+            b2 = fma8(x, w1, b2)
+            x = splat8(X[r + 3, j])
+            a3 = fma8(x, w0, a3)
+            b3 = fma8(x, w1, b3)
+        o = Kp * q + c0
+        store8(Zp, o, a0)
+        store8(Zp, o + 8, b0)
+        store8(Zp, o + Kp, a1)
+        store8(Zp, o + Kp + 8, b1)
+        store8(Zp, o + 2 * Kp, a2)
+        store8(Zp, o + 2 * Kp + 8, b2)
+        store8(Zp, o + 3 * Kp, a3)
+        store8(Zp, o + 3 * Kp + 8, b3)
+        q += 4
+    while q < n:
+        a0 = zero8()
+        b0 = zero8()
+        for j in range(p):
+            x = splat8(X[r0 + q, j])
+            a0 = fma8(x, load8(Wp, Kp * j + c0), a0)
+            b0 = fma8(x, load8(Wp, Kp * j + c0 + 8), b0)
+        store8(Zp, Kp * q + c0, a0)
+        store8(Zp, Kp * q + c0 + 8, b0)
+        q += 1
+
+
+@njit(**_INLINE)
+def logits8(X, r0, n, Wp, c0, Zp, ahead):
+    """``Zp[q, c0:c0+8] = Σⱼ X[r0+q, j] Wp[j, c0:c0+8]`` for ``q < n``."""
+    p = X.shape[1]
+    Kp = Wp.shape[1]
+    q = 0
+    while q + 8 <= n:
+        r = r0 + q
+        a0 = zero8()
+        a1 = zero8()
+        a2 = zero8()
+        a3 = zero8()
+        a4 = zero8()
+        a5 = zero8()
+        a6 = zero8()
+        a7 = zero8()
+        f = r * p + ahead
+        for j in range(p):
+            prefetch(X, f + 8 * j)
+            w0 = load8(Wp, Kp * j + c0)
+            a0 = fma8(splat8(X[r, j]), w0, a0)
+            a1 = fma8(splat8(X[r + 1, j]), w0, a1)
+            a2 = fma8(splat8(X[r + 2, j]), w0, a2)
+            a3 = fma8(splat8(X[r + 3, j]), w0, a3)
+            a4 = fma8(splat8(X[r + 4, j]), w0, a4)
+            a5 = fma8(splat8(X[r + 5, j]), w0, a5)
+            a6 = fma8(splat8(X[r + 6, j]), w0, a6)
+            a7 = fma8(splat8(X[r + 7, j]), w0, a7)
+        o = Kp * q + c0
+        store8(Zp, o, a0)
+        store8(Zp, o + Kp, a1)
+        store8(Zp, o + 2 * Kp, a2)
+        store8(Zp, o + 3 * Kp, a3)
+        store8(Zp, o + 4 * Kp, a4)
+        store8(Zp, o + 5 * Kp, a5)
+        store8(Zp, o + 6 * Kp, a6)
+        store8(Zp, o + 7 * Kp, a7)
+        q += 8
+    while q < n:
+        a0 = zero8()
+        for j in range(p):
+            a0 = fma8(splat8(X[r0 + q, j]), load8(Wp, Kp * j + c0), a0)
+        store8(Zp, Kp * q + c0, a0)
+        q += 1
+
+
+@njit(**_INLINE)
+def _update16x6(X, r0, n, Dp, c0, Gp, j):
+    """Columns ``j … j+5`` of :func:`update16` (twelve accumulators)."""
+    Kp = Gp.shape[1]
+    o = Kp * j + c0
+    a0 = load8(Gp, o)
+    b0 = load8(Gp, o + 8)
+    a1 = load8(Gp, o + Kp)
+    b1 = load8(Gp, o + Kp + 8)
+    a2 = load8(Gp, o + 2 * Kp)
+    b2 = load8(Gp, o + 2 * Kp + 8)
+    a3 = load8(Gp, o + 3 * Kp)
+    b3 = load8(Gp, o + 3 * Kp + 8)
+    a4 = load8(Gp, o + 4 * Kp)
+    b4 = load8(Gp, o + 4 * Kp + 8)
+    a5 = load8(Gp, o + 5 * Kp)
+    b5 = load8(Gp, o + 5 * Kp + 8)
+    for q in range(n):
+        r = r0 + q
+        d0 = load8(Dp, Kp * q + c0)
+        d1 = load8(Dp, Kp * q + c0 + 8)
+        x = splat8(X[r, j])
+        a0 = fma8(x, d0, a0)
+        b0 = fma8(x, d1, b0)
+        x = splat8(X[r, j + 1])
+        a1 = fma8(x, d0, a1)
+        b1 = fma8(x, d1, b1)
+        x = splat8(X[r, j + 2])
+        a2 = fma8(x, d0, a2)
+        b2 = fma8(x, d1, b2)
+        x = splat8(X[r, j + 3])
+        a3 = fma8(x, d0, a3)
+        b3 = fma8(x, d1, b3)
+        x = splat8(X[r, j + 4])
+        a4 = fma8(x, d0, a4)
+        b4 = fma8(x, d1, b4)
+        x = splat8(X[r, j + 5])
+        a5 = fma8(x, d0, a5)
+        b5 = fma8(x, d1, b5)
+    store8(Gp, o, a0)
+    store8(Gp, o + 8, b0)
+    store8(Gp, o + Kp, a1)
+    store8(Gp, o + Kp + 8, b1)
+    store8(Gp, o + 2 * Kp, a2)
+    store8(Gp, o + 2 * Kp + 8, b2)
+    store8(Gp, o + 3 * Kp, a3)
+    store8(Gp, o + 3 * Kp + 8, b3)
+    store8(Gp, o + 4 * Kp, a4)
+    store8(Gp, o + 4 * Kp + 8, b4)
+    store8(Gp, o + 5 * Kp, a5)
+    store8(Gp, o + 5 * Kp + 8, b5)
+
+
+@njit(**_INLINE)
+def update16(X, r0, n, Dp, c0, Gp):
+    """``Gp[j, c0:c0+16] += Σ_{q<n} X[r0+q, j] Dp[q, c0:c0+16]``."""
+    p = X.shape[1]
+    Kp = Gp.shape[1]
+    j = 0
+    if SIX:
+        while j + 6 <= p:
+            _update16x6(X, r0, n, Dp, c0, Gp, j)
+            j += 6
+    while j + 4 <= p:
+        o = Kp * j + c0
+        a0 = load8(Gp, o)
+        b0 = load8(Gp, o + 8)
+        a1 = load8(Gp, o + Kp)
+        b1 = load8(Gp, o + Kp + 8)
+        a2 = load8(Gp, o + 2 * Kp)
+        b2 = load8(Gp, o + 2 * Kp + 8)
+        a3 = load8(Gp, o + 3 * Kp)
+        b3 = load8(Gp, o + 3 * Kp + 8)
+        for q in range(n):
+            r = r0 + q
+            d0 = load8(Dp, Kp * q + c0)
+            d1 = load8(Dp, Kp * q + c0 + 8)
+            x = splat8(X[r, j])
+            a0 = fma8(x, d0, a0)
+            b0 = fma8(x, d1, b0)
+            x = splat8(X[r, j + 1])
+            a1 = fma8(x, d0, a1)
+            b1 = fma8(x, d1, b1)
+            x = splat8(X[r, j + 2])
+            a2 = fma8(x, d0, a2)
+            b2 = fma8(x, d1, b2)
+            x = splat8(X[r, j + 3])
+            a3 = fma8(x, d0, a3)
+            b3 = fma8(x, d1, b3)
+        store8(Gp, o, a0)
+        store8(Gp, o + 8, b0)
+        store8(Gp, o + Kp, a1)
+        store8(Gp, o + Kp + 8, b1)
+        store8(Gp, o + 2 * Kp, a2)
+        store8(Gp, o + 2 * Kp + 8, b2)
+        store8(Gp, o + 3 * Kp, a3)
+        store8(Gp, o + 3 * Kp + 8, b3)
+        j += 4
+    while j < p:
+        o = Kp * j + c0
+        a0 = load8(Gp, o)
+        b0 = load8(Gp, o + 8)
+        for q in range(n):
+            x = splat8(X[r0 + q, j])
+            a0 = fma8(x, load8(Dp, Kp * q + c0), a0)
+            b0 = fma8(x, load8(Dp, Kp * q + c0 + 8), b0)
+        store8(Gp, o, a0)
+        store8(Gp, o + 8, b0)
+        j += 1
+
+
+@njit(**_INLINE)
+def update8(X, r0, n, Dp, c0, Gp):
+    """``Gp[j, c0:c0+8] += Σ_{q<n} X[r0+q, j] Dp[q, c0:c0+8]``."""
+    p = X.shape[1]
+    Kp = Gp.shape[1]
+    j = 0
+    while j + 8 <= p:
+        o = Kp * j + c0
+        a0 = load8(Gp, o)
+        a1 = load8(Gp, o + Kp)
+        a2 = load8(Gp, o + 2 * Kp)
+        a3 = load8(Gp, o + 3 * Kp)
+        a4 = load8(Gp, o + 4 * Kp)
+        a5 = load8(Gp, o + 5 * Kp)
+        a6 = load8(Gp, o + 6 * Kp)
+        a7 = load8(Gp, o + 7 * Kp)
+        for q in range(n):
+            r = r0 + q
+            d0 = load8(Dp, Kp * q + c0)
+            a0 = fma8(splat8(X[r, j]), d0, a0)
+            a1 = fma8(splat8(X[r, j + 1]), d0, a1)
+            a2 = fma8(splat8(X[r, j + 2]), d0, a2)
+            a3 = fma8(splat8(X[r, j + 3]), d0, a3)
+            a4 = fma8(splat8(X[r, j + 4]), d0, a4)
+            a5 = fma8(splat8(X[r, j + 5]), d0, a5)
+            a6 = fma8(splat8(X[r, j + 6]), d0, a6)
+            a7 = fma8(splat8(X[r, j + 7]), d0, a7)
+        store8(Gp, o, a0)
+        store8(Gp, o + Kp, a1)
+        store8(Gp, o + 2 * Kp, a2)
+        store8(Gp, o + 3 * Kp, a3)
+        store8(Gp, o + 4 * Kp, a4)
+        store8(Gp, o + 5 * Kp, a5)
+        store8(Gp, o + 6 * Kp, a6)
+        store8(Gp, o + 7 * Kp, a7)
+        j += 8
+    while j < p:
+        o = Kp * j + c0
+        a0 = load8(Gp, o)
+        for q in range(n):
+            a0 = fma8(splat8(X[r0 + q, j]), load8(Dp, Kp * q + c0), a0)
+        store8(Gp, o, a0)
+        j += 1
