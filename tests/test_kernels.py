@@ -93,7 +93,9 @@ CASES = [
     (103, 7, 3),
     (3, 5, 4),
     (61, 1, 2),
-    (250, 33, 10),  # K = 10: an 8-class and a 4-class tile (packed width 12)
+    (250, 33, 10),  # K = 10: an 8-class and a 4-class tile (packed width 12); AVX-512: 16
+    (129, 19, 7),  # K = 7: one 8-class group (both tile widths)
+    (97, 11, 17),  # K = 17: 8 + 12 classes (Kp = 20); AVX-512: a 16- and an 8-class group
 ]
 
 
@@ -334,6 +336,25 @@ def test_register_tiles_match_numpy(K, wide):
         np.testing.assert_allclose(Gp, expected, rtol=1e-13, atol=1e-13)
         tiles.packed_update(X, 5, n, np.ascontiguousarray(Dp[:, :Kn]), Gn, False)
         np.testing.assert_array_equal(Gp[:, :K], Gn[:, :K])
+
+
+@pytest.mark.parametrize("Kp", [4, 8, 12, 16, 24])
+def test_block_transposes_match_numpy(Kp):
+    # The softmax stage's 4 × 4-shuffle transposes between the tiles' row-major (B4, Kp) and
+    # the stage's class-major (Kp, B4) buffers, for n not a multiple of 4 (the last square is
+    # copied whole) and buffers wider than the block; nothing past 4⌈n/4⌉ is touched.
+    rng = np.random.default_rng(Kp)
+    for n in [1, 3, 4, 5, 40, 81]:
+        n4 = 4 * (-(-n // 4))
+        Zp = rng.standard_normal((n4 + 4, Kp))
+        Z = np.full((Kp, n4 + 8), np.nan)
+        tiles.to_class_major(Zp, n, Z)
+        np.testing.assert_array_equal(Z[:, :n4], Zp[:n4].T)
+        assert np.isnan(Z[:, n4:]).all()
+        Dp = np.full((n4 + 4, Kp), np.nan)
+        tiles.to_row_major(Z, n, Dp)
+        np.testing.assert_array_equal(Dp[:n4], Zp[:n4])
+        assert np.isnan(Dp[n4:]).all()
 
 
 def _ulps(got, ref):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from softlogit.kernels.tiles import prefetch
+from softlogit.kernels.tiles import prefetch, to_class_major, to_row_major
 from softlogit.kernels.vecmath import exp_scalar, log1p_inv_scalar, log1p_scalar
 
 _VEC = dict(cache=True, fastmath={"contract"}, nogil=True, error_model="numpy")
@@ -261,21 +261,25 @@ def softmax_soft_block(Z, E, n, Y, s, top, rest, lse, loss, D):
 # --- the dense kernels' softmax stage: packed logits in, packed coefficients out ---------------
 #
 # The register tiles of :mod:`.tiles` produce the block's logits row-major, (B, Kp), and consume
-# the coefficients in the same layout. The functions below read and write that layout directly
-# (the transposes to and from the (K, B) scratch buffers are folded into their first and last
-# loops) and fuse the passes of :func:`softmax_block` and :func:`softmax_hard_block`: the
-# target's logit and the sum of the non-maximal exponentials are gathered inside the loop that
-# exponentiates. The arithmetic, and its order, is that of the (K, B) functions above.
+# the coefficients in the same layout. The functions below turn the logits class-major with
+# vector shuffles (:func:`~.tiles.to_class_major`), run across the rows of the block, write the
+# coefficients class-major and turn them back (:func:`~.tiles.to_row_major`); they fuse the
+# passes of :func:`softmax_block` and :func:`softmax_hard_block`: the target's logit and the sum
+# of the non-maximal exponentials are gathered inside the loop that exponentiates. The
+# arithmetic, and its order, is that of the (K, B) functions above. (Until this session the
+# transposes were folded element by element into the first and last loops, as strided scalar
+# loads and stores: at S6's and S7's optima the shuffles made the whole ``loss_gradient``
+# 1.3–1.6× faster, bitwise the same; BENCHMARKS.md, sixth session.)
 
 
 @njit(**_VEC)
-def _unpack_argmax(Zp, b, n, Z, top, mx):
-    """``Z[k, i] = Zp[i, k] + b[k]``; ``mx[i] = max_k Z[k, i]``, ``top[i]`` its first index."""
+def _bias_argmax(Z, b, n, top, mx):
+    """``Z[k, i] += b[k]``; ``mx[i] = max_k Z[k, i]``, ``top[i]`` its first index (Z class-major)."""
     K = b.shape[0]
     b0 = b[0]
     Z0 = Z[0]
     for i in range(n):
-        v = Zp[i, 0] + b0
+        v = Z0[i] + b0
         Z0[i] = v
         mx[i] = v
         top[i] = 0
@@ -283,7 +287,7 @@ def _unpack_argmax(Zp, b, n, Z, top, mx):
         bk = b[k]
         Zk = Z[k]
         for i in range(n):
-            v = Zp[i, k] + bk
+            v = Zk[i] + bk
             Zk[i] = v
             better = v > mx[i]
             top[i] = k if better else top[i]
@@ -291,7 +295,7 @@ def _unpack_argmax(Zp, b, n, Z, top, mx):
 
 
 @njit(**_VEC)
-def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, Dp):
+def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, D, Dp):
     """Softmax cross-entropy of a block with class-index targets, packed layout in and out.
 
     .. math::
@@ -301,13 +305,17 @@ def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, Dp):
         ∂ℓ/∂z_k = \\frac{e^{s_k}}{1+r} − 1[k=c]
 
     (the arg-max's ``o − 1`` as ``−r/(1+r)``), the formulas of :func:`softmax_block` and
-    :func:`softmax_hard_block`. ``Zp`` (B, Kp) holds the block's logits without the intercept
-    ``b`` (K,); ``c`` (n,) the class indices, ``s`` (n,) the weights. Writes ``loss[i] = sᵢℓᵢ``
-    and ``Dp[i, k] = sᵢ ∂ℓᵢ/∂z_k`` for ``k < K`` (the padding lanes are left as they are).
-    ``Z``, ``E`` (K, B), ``top`` (B,) int64 and ``mx``, ``rest``, ``zc`` (B,) are scratch.
+    :func:`softmax_hard_block`. ``Zp`` (B4, Kp) holds the block's logits without the intercept
+    ``b`` (K,), with ``B4 = 4⌈B/4⌉``; ``c`` (n,) the class indices, ``s`` (n,) the weights.
+    Writes ``loss[i] = sᵢℓᵢ`` and ``Dp[i, k] = sᵢ ∂ℓᵢ/∂z_k`` for ``k < K``, through the
+    class-major ``D`` (Kp, B4), whose padding rows ``k ≥ K`` must be zero (they become ``Dp``'s
+    padding lanes; rows ``i ≥ n`` of ``Dp`` get whatever ``D`` holds there, never read).
+    ``Z`` (Kp, B4), ``E`` (K, B), ``top`` (B,) int64 and ``mx``, ``rest``, ``zc`` (B,) are
+    scratch.
     """
     K = b.shape[0]
-    _unpack_argmax(Zp, b, n, Z, top, mx)
+    to_class_major(Zp, n, Z)
+    _bias_argmax(Z, b, n, top, mx)
     for i in range(n):
         rest[i] = 0.0
         zc[i] = 0.0
@@ -328,22 +336,25 @@ def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, Dp):
         rest[i] = r * inv  # and r/(1+r), the arg-max's 1 − o
     for k in range(K):
         Ek = E[k]
+        Dk = D[k]
         for i in range(n):
             o = Ek[i] * mx[i]
             g = (-rest[i] if top[i] == k else o - 1.0) if c[i] == k else o
-            Dp[i, k] = float(s[i]) * g
+            Dk[i] = float(s[i]) * g
+    to_row_major(D, n, Dp)
 
 
 @njit(**_VEC)
-def softmax_soft_packed(Zp, b, n, Y, s, Z, E, top, mx, rest, ysum, ys, loss, Dp):
+def softmax_soft_packed(Zp, b, n, Y, s, Z, E, top, mx, rest, ysum, ys, loss, D, Dp):
     """Softmax cross-entropy of a block with probability-row targets ``Y`` (n, K), packed
     layout in and out: ``ℓ = (Σy) log1p(r) − y·s``, ``∂ℓ/∂z = (Σy) o − y`` (the arg-max's as
     ``(Σy − y_top) − (Σy) r/(1+r)``; ``0·s`` skipped), the formulas of :func:`softmax_block`
-    and :func:`softmax_soft_block`. Arguments as :func:`softmax_hard_packed`'s, with scratch
-    ``ysum``, ``ys`` (B,) instead of ``zc``.
+    and :func:`softmax_soft_block`. Arguments as :func:`softmax_hard_packed`'s (``D`` and the
+    shapes included), with scratch ``ysum``, ``ys`` (B,) instead of ``zc``.
     """
     K = b.shape[0]
-    _unpack_argmax(Zp, b, n, Z, top, mx)
+    to_class_major(Zp, n, Z)
+    _bias_argmax(Z, b, n, top, mx)
     for i in range(n):
         rest[i] = 0.0
         ysum[i] = 0.0
@@ -367,7 +378,9 @@ def softmax_soft_packed(Zp, b, n, Y, s, Z, E, top, mx, rest, ysum, ys, loss, Dp)
         rest[i] = r * inv
     for k in range(K):
         Ek = E[k]
+        Dk = D[k]
         for i in range(n):
             yk = float(Y[i, k])
             g = ((ysum[i] - yk) - ysum[i] * rest[i]) if top[i] == k else (Ek[i] * mx[i]) * ysum[i] - yk
-            Dp[i, k] = float(s[i]) * g
+            Dk[i] = float(s[i]) * g
+    to_row_major(D, n, Dp)

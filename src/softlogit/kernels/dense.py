@@ -97,9 +97,11 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, wide, B, bounds, par
     K = b.shape[0]
     Kp = Wp.shape[1]
     Xw = np.empty((B if X.itemsize != 8 else 0, X.shape[1]))  # float32 rows widened here
-    Zp = np.empty((B, Kp))
-    Dp = np.zeros((B, Kp))
-    Z = np.empty((K, B))
+    B4 = 4 * (-(-B // 4))  # the transposes work in 4 × 4 squares
+    Zp = np.zeros((B4, Kp))
+    Dp = np.zeros((B4, Kp))
+    Z = np.zeros((Kp, B4))
+    D = np.zeros((Kp, B4))
     E = np.empty((K, B))
     top = np.empty(B, np.int64)
     mx = np.empty(B)
@@ -118,10 +120,10 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, wide, B, bounds, par
             packed_logits(A, a0, n, Wp, Zp, wide)
             if hard:
                 softmax_hard_packed(Zp, b, n, y_index[r0:r0 + n], s[r0:r0 + n], Z, E, top, mx,
-                                    rest, t1, loss, Dp)
+                                    rest, t1, loss, D, Dp)
             else:
                 softmax_soft_packed(Zp, b, n, Y[r0:r0 + n], s[r0:r0 + n], Z, E, top, mx, rest,
-                                    t1, t2, loss, Dp)
+                                    t1, t2, loss, D, Dp)
             lsum += sum_fixed(loss, n)
             add_rows(Dp, n, gsum)
             packed_update(A, a0, n, Dp, part_g[c], wide)

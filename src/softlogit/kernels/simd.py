@@ -244,3 +244,28 @@ def prefetch(typingctx, ary, off):
         return context.get_dummy_value()
 
     return types.none(ary, off), codegen
+
+
+def _shuffle4(name, mask):
+    """An intrinsic ``name(a, b)``: the lanes ``mask`` of the eight lanes ``(a, b)``."""
+
+    def typer(typingctx, a, b):
+        if not (a == f64x4 and b == f64x4):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return builder.shuffle_vector(args[0], args[1],
+                                          ir.Constant(ir.VectorType(ir.IntType(32), 4), mask))
+
+        return f64x4(f64x4, f64x4), codegen
+
+    typer.__name__ = name
+    return intrinsic(typer)
+
+
+#: ``(a₀, b₀, a₂, b₂)`` and ``(a₁, b₁, a₃, b₃)``: interleave the even / odd lanes of a and b.
+unpack_lo4 = _shuffle4("unpack_lo4", [0, 4, 2, 6])
+unpack_hi4 = _shuffle4("unpack_hi4", [1, 5, 3, 7])
+#: ``(a₀, a₁, b₀, b₁)`` and ``(a₂, a₃, b₂, b₃)``: the low / high halves of a and b.
+halves_lo4 = _shuffle4("halves_lo4", [0, 1, 4, 5])
+halves_hi4 = _shuffle4("halves_hi4", [2, 3, 6, 7])

@@ -22,6 +22,11 @@ row, update 17.1 → 13.1–16.7; one ``loss_gradient`` on S6 1.09× faster). Ev
 fixed order (columns ascending, rows ascending) with one rounding per multiply-add
 (``llvm.fma``): results depend only on the shapes and the block partition.
 
+Where Numba compiles for AVX-512 (:func:`wide_lanes`), ``K > 4`` takes the eight-lane tiles
+of :mod:`.wide_tiles` instead (``Kp = 8⌈K/8⌉``, :func:`dense_packed_width`; same sums in the
+same order, so bitwise the same results); the dispatchers below choose by their ``wide``
+argument.
+
 The logits tiles read X from memory and ask for it :data:`PREFETCH_AHEAD` elements ahead
 (:func:`prefetch`, one hint per tile row and column; the ``Kp = 4`` tile one per cache
 line): their eight or nine multiply-add chains
@@ -37,7 +42,10 @@ from numba.core import config
 from numba.extending import overload
 
 from softlogit.kernels import wide_tiles
-from softlogit.kernels.simd import add4, fma4, load4, prefetch, splat4, store4, zero4
+from softlogit.kernels.simd import (
+    add4, fma4, halves_hi4, halves_lo4, load4, prefetch, splat4, store4, unpack_hi4, unpack_lo4,
+    zero4,
+)
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
@@ -451,25 +459,6 @@ def packed_update(X, r0, n, Dp, Gp, wide=False):
 
 
 @njit(**_JIT)
-def unpack_logits(Zp, b, n, Z):
-    """``Z[k, i] = Zp[i, k] + b[k]`` for ``k < K``, ``i < n``: the packed logits as the (K, B)
-    buffer the vector loops of :mod:`.blocks` run across."""
-    K = Z.shape[0]
-    for i in range(n):
-        for k in range(K):
-            Z[k, i] = Zp[i, k] + b[k]
-
-
-@njit(**_JIT)
-def pack_coefficients(D, K, n, Dp):
-    """``Dp[i, k] = D[k, i]`` for ``k < K``, ``i < n`` (the padding lanes ``k ≥ K`` of ``Dp``
-    are left as they are: zero)."""
-    for i in range(n):
-        for k in range(K):
-            Dp[i, k] = D[k, i]
-
-
-@njit(**_JIT)
 def add_rows(Dp, n, out):
     """``out[:Kp] += Σ_{i<n} Dp[i]`` (Dp (B, Kp), out (Kp,)) in the order of
     :func:`~softlogit.kernels.blocks.sum_fixed`, four classes per vector: rows ``i ≡ 0, 1, 2, 3
@@ -517,3 +506,56 @@ def _widened_block(X, r0, n, Xw):
         return Xw, 0
 
     return widen
+
+
+@njit(**_INLINE)
+def _transpose4(a0, a1, a2, a3):
+    """The 4 × 4 transpose of the rows ``a0 … a3`` (eight shuffles)."""
+    t0 = unpack_lo4(a0, a1)
+    t1 = unpack_hi4(a0, a1)
+    t2 = unpack_lo4(a2, a3)
+    t3 = unpack_hi4(a2, a3)
+    return halves_lo4(t0, t2), halves_lo4(t1, t3), halves_hi4(t0, t2), halves_hi4(t1, t3)
+
+
+@njit(**_JIT)
+def to_class_major(Zp, n, Z):
+    """``Z[k, i] = Zp[i, k]`` for every lane ``k < Kp`` and ``i < 4⌈n/4⌉`` (Zp (≥ 4⌈n/4⌉, Kp),
+    Z (Kp, ≥ 4⌈n/4⌉)), in 4 × 4 squares of vector shuffles.
+
+    Why: the softmax stage runs across the rows of a block, the tiles along its classes; the
+    element-by-element transposes folded into the stage's first and last loops (strided
+    scalar loads and stores) measured about half of the whole stage in cache (K = 10, Kp = 16,
+    B = 40: 11.4 of 23 ns a row), and more at a real optimum (1.3–1.6× per ``loss_gradient``,
+    BENCHMARKS.md). Plain ``<4 x double>`` shuffles: AVX2 and AVX-512 alike. Rows past ``n``
+    (up to the next multiple of 4) are copied too, whatever they hold; nothing reads them.
+    """
+    Kp = Zp.shape[1]
+    Bz = Z.shape[1]
+    for i in range(0, n, 4):
+        for c in range(0, Kp, 4):
+            o = Kp * i + c
+            r0, r1, r2, r3 = _transpose4(load4(Zp, o), load4(Zp, o + Kp), load4(Zp, o + 2 * Kp),
+                                         load4(Zp, o + 3 * Kp))
+            o = Bz * c + i
+            store4(Z, o, r0)
+            store4(Z, o + Bz, r1)
+            store4(Z, o + 2 * Bz, r2)
+            store4(Z, o + 3 * Bz, r3)
+
+
+@njit(**_JIT)
+def to_row_major(D, n, Dp):
+    """``Dp[i, k] = D[k, i]``: the inverse of :func:`to_class_major` (same shapes, roles swapped)."""
+    Kp = Dp.shape[1]
+    Bz = D.shape[1]
+    for i in range(0, n, 4):
+        for c in range(0, Kp, 4):
+            o = Bz * c + i
+            r0, r1, r2, r3 = _transpose4(load4(D, o), load4(D, o + Bz), load4(D, o + 2 * Bz),
+                                         load4(D, o + 3 * Bz))
+            o = Kp * i + c
+            store4(Dp, o, r0)
+            store4(Dp, o + Kp, r1)
+            store4(Dp, o + 2 * Kp, r2)
+            store4(Dp, o + 3 * Kp, r3)
