@@ -1,5 +1,5 @@
 """The dense binary kernels with the production block sizes (tests/test_kernels.py shrinks
-them to 6 rows): blocks of a multiple of 4 rows, short last blocks, odd widths, against the
+them to 6 rows): blocks of a multiple of 8 rows, short last blocks, odd widths, against the
 plain NumPy reference objective (``backend="reference"``) and across thread counts."""
 
 import numba
@@ -10,17 +10,18 @@ from softlogit.kernels import blocks, partition, vecmath
 from softlogit.objective import LinearObjective
 
 
-def test_binary_block_rows_are_multiples_of_four():
+def test_binary_block_rows_are_multiples_of_eight():
     for dtype_size in (4, 8):
         for p in range(1, 700):
             B = partition.binary_block_rows(p * dtype_size)
-            assert B % 4 == 0 and partition.MIN_BLOCK_ROWS <= B <= partition.MAX_BLOCK_ROWS
+            assert B % 8 == 0 and partition.MIN_BLOCK_ROWS <= B <= partition.MAX_BLOCK_ROWS
             assert B <= max(partition.MIN_BLOCK_ROWS, partition.block_rows(p * dtype_size))
     assert partition.binary_block_rows(80 * 8) == 24  # 16 KiB / 640 B = 25 rows → 24
+    assert partition.binary_block_rows(100 * 8) == 16  # 20 rows → 16
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("p", [1, 3, 5, 7, 50, 81])
+@pytest.mark.parametrize("p", [1, 3, 5, 7, 50, 81, 100])
 def test_binary_loss_gradient_matches_reference(dtype, p):
     # m: two chunks of rows (MIN_CHUNK_ROWS = 2048), neither a multiple of the block rows
     m = 4099
