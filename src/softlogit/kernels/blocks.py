@@ -149,12 +149,6 @@ def binary_rows(z, y, s, r0, n, loss, d):
 
 
 @njit(**_VEC)
-def binary_block(z, y, s, n, loss, d):
-    """:func:`binary_rows` of the block slices ``y``, ``s`` (n,) (offset 0)."""
-    binary_rows(z, y, s, 0, n, loss, d)
-
-
-@njit(**_VEC)
 def softmax_block(Z, E, n, top, rest, lse):
     """Shift, exponentiate and log-sum-exp a block of softmax logits ``Z`` (K, B), in place.
 
