@@ -298,3 +298,41 @@ def test_active_set_stops_cleanly_on_a_singular_block():
     S2[:, 6] = S2[6, :] = 0.0  # a zero column joining later: its pivot is zero
     exact, d = lazy._active_set(S2, g, np.r_[np.ones(6), 0.0], lam, np.zeros(7))
     assert np.all(np.isfinite(d))
+
+
+def test_active_set_with_a_carried_factor_equals_a_fresh_start():
+    """A refinement that starts from the factor the last one on the same model ended with
+    (moved to its own support by a few joins and leaves, or refactorised when too many)
+    reaches the same model minimiser as one that factorises afresh."""
+    from softlogit.selection import active_set as aset
+    from softlogit.selection import lazy_newton_cd as lazy
+    from softlogit.solvers.newton_cd import _cd_sweeps
+
+    rng = np.random.default_rng(13)
+    n = 50
+    B = rng.normal(size=(150, n)) + 2.0 * rng.normal(size=(150, 1))
+    S = B.T @ B / 150 + 1e-2 * np.eye(n)
+    carry = aset.FactorCarry()
+    every = np.ones(n, dtype=bool)
+    theta = 0.3 * rng.normal(size=n) * (rng.random(n) < 0.6)
+    moved = 0
+    for trial in range(12):
+        if trial == 6:  # a new support far from the last: refactorised
+            theta = 0.3 * rng.normal(size=n) * (rng.random(n) < 0.6)
+        else:  # a few coordinates change: the carried factor is moved
+            theta = theta.copy()
+            theta[rng.choice(n, 3, replace=False)] = 0.3 * rng.normal(size=3) * (trial % 2)
+        g, lam = rng.normal(size=n), 0.1 + 0.2 * rng.random()
+        d0, Sd0 = np.zeros(n), np.zeros(n)
+        _cd_sweeps(S, g, theta, lam, every, d0, Sd0, 2, 0.0)
+        fresh_exact, fresh = lazy._active_set(S, g, theta, lam, d0.copy(), max_steps=200)
+        buffer = carry.R
+        exact, d = lazy._active_set(S, g, theta, lam, d0.copy(), max_steps=200, carry=carry)
+        moved += buffer is not None and carry.R is buffer
+        assert fresh_exact and exact
+        assert np.max(np.abs(d - fresh)) <= 1e-9
+        assert carry.na == np.count_nonzero(theta + d)
+        U = np.triu(carry.R[:carry.na, :carry.na])
+        block = S[np.ix_(carry.order[:carry.na], carry.order[:carry.na])]
+        assert np.max(np.abs(U.T @ U - block)) <= 1e-12 * np.max(np.abs(block))
+    assert moved >= 3

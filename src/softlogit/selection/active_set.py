@@ -139,7 +139,8 @@ def _solve_support(S, g, theta, lam, A, sigma, R, order, na, target, x, rhs, tmp
 
 @njit(cache=True, nogil=True)
 def refine(S, g, theta, lam, d, max_steps, R, order, na):
-    """The active-set refinement of the model iterate ``d``; returns ``(exact, d_out)``.
+    """The active-set refinement of the model iterate ``d``; returns ``(exact, d_out, na)``
+    (``R[:na, :na]``, ``order[:na]``: the factor it ended with).
 
     ``R[:na, :na]``, ``order[:na]``: the factor ``S_AA = RᵀR`` of the support of ``θ + d``
     (LAPACK's, from the caller), in (n, n) and (n,) buffers that the updates use. Semantics of
@@ -198,26 +199,83 @@ def refine(S, g, theta, lam, d, max_steps, R, order, na):
                 na += 1
                 joined += 1
         if ok and joined == 0:
-            return True, current
+            return True, current, na
     if _model_value(S, g, theta, lam, current) <= _model_value(S, g, theta, lam, d):
-        return False, current
-    return False, d.copy()
+        return False, current, na
+    return False, d.copy(), na
 
 
-def refine_from(S, g, theta, lam, d, max_steps):
-    """:func:`refine` with the support's first factor by LAPACK; ``(False, d)`` when that
-    block is not positive definite."""
+@njit(cache=True, nogil=True)
+def _move_factor(R, order, na, S, target, work, max_changes) -> int:
+    """Turn the factor of ``S[order[:na], order[:na]]`` into one of the coordinates where
+    ``target`` is True, by deletions and appends; the new count, or −1 when that would take
+    more than ``max_changes`` of them (or a pivot fails): then the caller factorises afresh."""
+    n = len(target)
+    inside = np.zeros(n, dtype=np.bool_)
+    changes = 0
+    for r in range(na):
+        inside[order[r]] = True
+        if not target[order[r]]:
+            changes += 1
+    for j in range(n):
+        if target[j] and not inside[j]:
+            changes += 1
+    if changes > max_changes:
+        return -1
+    for r in range(na - 1, -1, -1):
+        if not target[order[r]]:
+            _delete(R, na, order, r)
+            na -= 1
+    for j in range(n):
+        if target[j] and not inside[j]:
+            if not _append(R, na, S, order, j, work):
+                return -1
+            na += 1
+    return na
+
+
+class FactorCarry:
+    """The factor a refinement ended with, kept with its model (the same ``S``) for the next
+    refinement: with a kept Hessian the next outer iteration's sweeps mostly end on the same
+    support (measured, multinomial elastic-net CV: 91 of 137 refinements started on the support
+    the one before on that ``S`` ended with), so that one needs no factorisation at all."""
+
+    def __init__(self):
+        self.R = self.order = None
+        self.na = -1
+
+
+#: A carried factor is moved to a new support by at most this many joins and leaves (each
+#: ``O(|A|²)``); beyond that LAPACK factorises the new support afresh.
+CARRY_MAX_CHANGES = 16
+
+
+def refine_from(S, g, theta, lam, d, max_steps, carry: FactorCarry | None = None):
+    """:func:`refine` with the support's first factor by LAPACK, or moved from ``carry`` (the
+    factor the last refinement on this ``S`` ended with; updated to this one's end);
+    ``(False, d)`` when that block is not positive definite."""
     S = np.ascontiguousarray(S, dtype=np.float64)
     g, theta, d = (np.ascontiguousarray(v, dtype=np.float64) for v in (g, theta, d))
     n = len(g)
-    order = np.zeros(n, dtype=np.intp)
-    support = np.flatnonzero(theta + d)
-    na = len(support)
-    order[:na] = support
-    R = np.zeros((n, n))
-    if na:
-        try:
-            R[:na, :na] = cholesky(S[np.ix_(support, support)], lower=False, check_finite=False)
-        except LinAlgError:
-            return False, d
-    return refine(S, g, theta, float(lam), d, int(max_steps), R, order, na)
+    target = (theta + d) != 0.0
+    na = -1
+    if carry is not None and carry.na >= 0 and len(carry.order) == n:
+        R, order = carry.R, carry.order
+        na = _move_factor(R, order, carry.na, S, target, np.empty(n), CARRY_MAX_CHANGES)
+    if na < 0:
+        R, order = np.zeros((n, n)), np.zeros(n, dtype=np.intp)
+        support = np.flatnonzero(target)
+        na = len(support)
+        order[:na] = support
+        if na:
+            try:
+                R[:na, :na] = cholesky(S[np.ix_(support, support)], lower=False,
+                                       check_finite=False)
+            except LinAlgError:
+                if carry is not None:
+                    carry.na = -1
+                return False, d
+    exact, out, na = refine(S, g, theta, float(lam), d, int(max_steps), R, order, na)
+    if carry is not None:
+        carry.R, carry.order, carry.na = R, order, (na if na >= 0 else -1)
+    return exact, out

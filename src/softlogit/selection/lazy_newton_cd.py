@@ -112,7 +112,8 @@ def lazy_newton_cd(objective, params0, *, tol, max_iter, reference_norm=None, ke
         g_inf = float(np.max(np.abs(optimality_gradient(objective, theta, g))))
         g_red = model.reduced_gradient(g)
         d_W, sweeps, polished = _model_minimiser(model.S, g_red, theta[mask], lam,
-                                                 int(max_sweeps), forcing * g_inf)
+                                                 int(max_sweeps), forcing * g_inf,
+                                                 carry=model.carry)
         track.info["cd_sweeps"] += int(sweeps)
         track.info["polished"] = track.info.get("polished", 0) + int(polished)
         d = model.full_step(d_W, g)
@@ -150,7 +151,7 @@ def lazy_newton_cd(objective, params0, *, tol, max_iter, reference_norm=None, ke
     return result, out
 
 
-def _model_minimiser(S, g, theta, lam, max_sweeps, tol):
+def _model_minimiser(S, g, theta, lam, max_sweeps, tol, carry=None):
     """Minimise ``gᵀd + ½dᵀSd + λ‖θ + d‖₁`` over d; returns ``(d, sweeps, polished)``.
 
     Coordinate descent (``newton-cd``'s sweeps) in rounds of :data:`POLISH_AFTER`, then twice,
@@ -173,7 +174,7 @@ def _model_minimiser(S, g, theta, lam, max_sweeps, tol):
         sweeps += done
         if done < rounds or sweeps >= max_sweeps:
             break
-        exact, refined = _active_set(S, g, theta, lam, d)
+        exact, refined = _active_set(S, g, theta, lam, d, carry=carry)
         if exact:
             return refined, sweeps, True
         if refined is not d:  # the sweeps resume from the refined iterate
@@ -187,7 +188,7 @@ def _model_value(S, g, theta, lam, d):
     return float(g @ d + 0.5 * d @ (S @ d) + lam * np.abs(theta + d).sum())
 
 
-def _active_set(S, g, theta, lam, d, max_steps=ACTIVE_SET_STEPS):
+def _active_set(S, g, theta, lam, d, max_steps=ACTIVE_SET_STEPS, carry=None):
     """Refine the model iterate ``d`` by an active-set method; returns ``(exact, d)``.
 
     With support ``A`` and signs ``σ`` (those of ``θ + d``), the model restricted to them is a
@@ -199,9 +200,10 @@ def _active_set(S, g, theta, lam, d, max_steps=ACTIVE_SET_STEPS):
     ``exact`` is True when no coordinate violates (the model's minimiser, checked as in
     :func:`_model_minimiser`); the returned ``d`` is never worse in model value than the one
     given (else the given one is returned). Compiled, with the factor of ``S_AA`` updated as
-    coordinates join and leave (:mod:`.active_set`).
+    coordinates join and leave (:mod:`.active_set`); ``carry``: the factor the last refinement
+    on this ``S`` ended with (an :class:`~.active_set.FactorCarry`, updated).
     """
-    exact, out = active_set.refine_from(S, g, theta, lam, d, max_steps)
+    exact, out = active_set.refine_from(S, g, theta, lam, d, max_steps, carry)
     return bool(exact), (out if exact or not np.array_equal(out, d) else d)
 
 
@@ -214,6 +216,7 @@ class _ReducedModel:
 
     def __init__(self, H, mask):
         self.H = H
+        self.carry = active_set.FactorCarry()  # the active set's factor, for this S only
         self.P, self.I = np.flatnonzero(mask), np.flatnonzero(~mask)
         if not len(self.I):
             self.S = np.ascontiguousarray(H)
