@@ -300,6 +300,28 @@ def test_active_set_stops_cleanly_on_a_singular_block():
     assert np.all(np.isfinite(d))
 
 
+def test_gram_blocks_on_threads_equal_the_serial_blocks():
+    """The softmax Hessian's blocks shared out over threads are, block by block and bit for
+    bit, the ones formed one after another, whatever the thread count."""
+    import numba
+
+    from softlogit.selection.hessian import gram_blocks
+
+    rng = np.random.default_rng(4)
+    Xt = np.asfortranarray(rng.normal(size=(300, 9)), dtype=np.float32)
+    weights = [rng.random(300) if i % 3 == 0 else -rng.random(300) for i in range(10)]
+    serial = [weighted_gram(Xt, w) for w in weights]
+    before = numba.get_num_threads()
+    try:
+        for t in (1, 2, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(t)
+            blocks = gram_blocks(Xt, weights)
+            assert len(blocks) == len(serial)
+            assert all(np.array_equal(a, b) for a, b in zip(blocks, serial))
+    finally:
+        numba.set_num_threads(before)
+
+
 def test_active_set_with_a_carried_factor_equals_a_fresh_start():
     """A refinement that starts from the factor the last one on the same model ended with
     (moved to its own support by a few joins and leaves, or refactorised when too many)
