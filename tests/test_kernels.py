@@ -27,6 +27,7 @@ import warnings
 
 from softlogit.kernels import (
     NumbaCSRDesign, NumbaDenseDesign, designs, gram, partition, sparse, threads, tiles, vecmath,
+    wide_tiles,
 )
 from softlogit.objective import LinearObjective
 
@@ -336,6 +337,30 @@ def test_register_tiles_match_numpy(K, wide):
         np.testing.assert_allclose(Gp, expected, rtol=1e-13, atol=1e-13)
         tiles.packed_update(X, 5, n, np.ascontiguousarray(Dp[:, :Kn]), Gn, False)
         np.testing.assert_array_equal(Gp[:, :K], Gn[:, :K])
+
+
+@pytest.mark.parametrize("K", [1, 3, 4, 7, 10, 17])
+def test_class_major_update_matches_the_tiles_bitwise(K):
+    # wide_tiles.update_cm (the AVX-512 path's update, lanes along the columns, from the
+    # class-major coefficients) against NumPy and bitwise against the four-lane row-major
+    # tiles: p from 1 to 57 covers the 24-, 8- and 4-column tiles and 1–3 single columns.
+    rng = np.random.default_rng(100 + K)
+    Kp = tiles.dense_packed_width(K, True)
+    K4 = 4 * (-(-K // 4))
+    Kn = tiles.packed_width(K)
+    for n, p in [(1, 1), (3, 3), (5, 7), (8, 12), (13, 25), (40, 50), (81, 57), (17, 100)]:
+        X = rng.standard_normal((n + 5, p))
+        D = np.zeros((Kp, n + 3))
+        D[:K, :n] = rng.standard_normal((K, n))
+        G0 = np.zeros((Kp, p))
+        G0[:K] = rng.standard_normal((K, p))
+        G = G0.copy()
+        wide_tiles.update_cm(X, 5, n, D, G, K4)
+        np.testing.assert_allclose(G, G0 + D[:, :n] @ X[5:], rtol=1e-13, atol=1e-13)
+        assert not G[K:].any()  # the padding classes stay zero
+        Gp = np.ascontiguousarray(G0[:Kn].T)
+        tiles.packed_update(X, 5, n, np.ascontiguousarray(D[:Kn].T), Gp, False)
+        np.testing.assert_array_equal(G[:K], Gp[:, :K].T)
 
 
 @pytest.mark.parametrize("Kp", [4, 8, 12, 16, 24])

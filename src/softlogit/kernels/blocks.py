@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from softlogit.kernels.tiles import prefetch, to_class_major, to_row_major
+from softlogit.kernels.tiles import prefetch, to_class_major
 from softlogit.kernels.vecmath import exp_scalar, log1p_inv_scalar, log1p_scalar
 
 _VEC = dict(cache=True, fastmath={"contract"}, nogil=True, error_model="numpy")
@@ -254,10 +254,10 @@ def softmax_soft_block(Z, E, n, Y, s, top, rest, lse, loss, D):
 
 # --- the dense kernels' softmax stage: packed logits in, packed coefficients out ---------------
 #
-# The register tiles of :mod:`.tiles` produce the block's logits row-major, (B, Kp), and consume
-# the coefficients in the same layout. The functions below turn the logits class-major with
-# vector shuffles (:func:`~.tiles.to_class_major`), run across the rows of the block, write the
-# coefficients class-major and turn them back (:func:`~.tiles.to_row_major`); they fuse the
+# The register tiles of :mod:`.tiles` produce the block's logits row-major, (B, Kp). The
+# functions below turn them class-major with vector shuffles (:func:`~.tiles.to_class_major`),
+# run across the rows of the block and write the coefficients class-major (the caller turns
+# them back, :func:`~.tiles.to_row_major`, for the four-lane update tiles); they fuse the
 # passes of :func:`softmax_block` and :func:`softmax_hard_block`: the target's logit and the sum
 # of the non-maximal exponentials are gathered inside the loop that exponentiates. The
 # arithmetic, and its order, is that of the (K, B) functions above. (Until this session the
@@ -289,7 +289,7 @@ def _bias_argmax(Z, b, n, top, mx):
 
 
 @njit(**_VEC)
-def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, D, Dp):
+def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, D):
     """Softmax cross-entropy of a block with class-index targets, packed layout in and out.
 
     .. math::
@@ -301,11 +301,11 @@ def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, D, Dp):
     (the arg-max's ``o − 1`` as ``−r/(1+r)``), the formulas of :func:`softmax_block` and
     :func:`softmax_hard_block`. ``Zp`` (B4, Kp) holds the block's logits without the intercept
     ``b`` (K,), with ``B4 = 4⌈B/4⌉``; ``c`` (n,) the class indices, ``s`` (n,) the weights.
-    Writes ``loss[i] = sᵢℓᵢ`` and ``Dp[i, k] = sᵢ ∂ℓᵢ/∂z_k`` for ``k < K``, through the
-    class-major ``D`` (Kp, B4), whose padding rows ``k ≥ K`` must be zero (they become ``Dp``'s
-    padding lanes; rows ``i ≥ n`` of ``Dp`` get whatever ``D`` holds there, never read).
-    ``Z`` (Kp, B4), ``E`` (K, B), ``top`` (B,) int64 and ``mx``, ``rest``, ``zc`` (B,) are
-    scratch.
+    Writes ``loss[i] = sᵢℓᵢ`` and ``D[k, i] = sᵢ ∂ℓᵢ/∂z_k`` for ``k < K``, ``i < n``,
+    class-major: ``D`` (Kp, B4), whose padding rows ``k ≥ K`` must stay zero (the update takes
+    them as the padding classes; the four-lane path turns ``D`` back into the tiles' ``Dp`` by
+    :func:`~.tiles.to_row_major`). ``Z`` (Kp, B4), ``E`` (K, B), ``top`` (B,) int64 and ``mx``,
+    ``rest``, ``zc`` (B,) are scratch.
     """
     K = b.shape[0]
     to_class_major(Zp, n, Z)
@@ -335,11 +335,10 @@ def softmax_hard_packed(Zp, b, n, c, s, Z, E, top, mx, rest, zc, loss, D, Dp):
             o = Ek[i] * mx[i]
             g = (-rest[i] if top[i] == k else o - 1.0) if c[i] == k else o
             Dk[i] = float(s[i]) * g
-    to_row_major(D, n, Dp)
 
 
 @njit(**_VEC)
-def softmax_soft_packed(Zp, b, n, Y, s, Z, E, top, mx, rest, ysum, ys, loss, D, Dp):
+def softmax_soft_packed(Zp, b, n, Y, s, Z, E, top, mx, rest, ysum, ys, loss, D):
     """Softmax cross-entropy of a block with probability-row targets ``Y`` (n, K), packed
     layout in and out: ``ℓ = (Σy) log1p(r) − y·s``, ``∂ℓ/∂z = (Σy) o − y`` (the arg-max's as
     ``(Σy − y_top) − (Σy) r/(1+r)``; ``0·s`` skipped), the formulas of :func:`softmax_block`
@@ -377,4 +376,3 @@ def softmax_soft_packed(Zp, b, n, Y, s, Z, E, top, mx, rest, ysum, ys, loss, D, 
             yk = float(Y[i, k])
             g = ((ysum[i] - yk) - ysum[i] * rest[i]) if top[i] == k else (Ek[i] * mx[i]) * ysum[i] - yk
             Dk[i] = float(s[i]) * g
-    to_row_major(D, n, Dp)

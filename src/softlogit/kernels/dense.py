@@ -32,8 +32,10 @@ from softlogit.kernels.blocks import (
 from softlogit.kernels.partition import binary_block_rows, block_rows
 from softlogit.kernels.threads import reduce_chunks, run_chunks
 from softlogit.kernels.tiles import (
-    add_rows, dense_packed_width, packed_logits, packed_update, wide_lanes, widened_block,
+    add_rows, dense_packed_width, packed_logits, packed_update, to_row_major, wide_lanes,
+    widened_block,
 )
+from softlogit.kernels.wide_tiles import update_cm
 
 _JIT = dict(fastmath=False, cache=True, nogil=True, error_model="numpy")
 
@@ -90,9 +92,11 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, wide, B, bounds, par
     when ``hard`` else the rows of ``Y`` (m, K); the unused one may be empty. Per block: the
     logits by register-blocked tiles (:func:`~.tiles.packed_logits`), the K exponentials, the
     loss and the coefficients across the block, read from and written to the packed layout
-    (:func:`~.blocks.softmax_hard_packed`), the update
-    ``Gp += X_bᵀ D_b`` by tiles (:func:`~.tiles.packed_update`). Accumulates ``L``, ``Gᵀ``
-    packed (p, Kp) and ``g_b`` (K,) per chunk.
+    (:func:`~.blocks.softmax_hard_packed`, class-major ``D``), the update ``Gp += X_bᵀ D_bᵀ``
+    by tiles (:func:`~.tiles.packed_update`). Accumulates ``L``, ``Gᵀ`` packed (p, Kp) and
+    ``g_b`` (K,) per chunk. With ``wide`` (AVX-512) the update is
+    :func:`~.wide_tiles.update_cm` instead, straight from ``D`` into ``G`` class-major
+    (Kp, p) partials; the same sums in the same order, so the same bits either way.
     """
     K = b.shape[0]
     Kp = Wp.shape[1]
@@ -120,13 +124,19 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, wide, B, bounds, par
             packed_logits(A, a0, n, Wp, Zp, wide)
             if hard:
                 softmax_hard_packed(Zp, b, n, y_index[r0:r0 + n], s[r0:r0 + n], Z, E, top, mx,
-                                    rest, t1, loss, D, Dp)
+                                    rest, t1, loss, D)
             else:
                 softmax_soft_packed(Zp, b, n, Y[r0:r0 + n], s[r0:r0 + n], Z, E, top, mx, rest,
-                                    t1, t2, loss, D, Dp)
+                                    t1, t2, loss, D)
             lsum += sum_fixed(loss, n)
-            add_rows(Dp, n, gsum)
-            packed_update(A, a0, n, Dp, part_g[c], wide)
+            if wide:
+                for k in range(Kp):  # add_rows's order: four partial sums, as sum_fixed
+                    gsum[k] += sum_fixed(D[k], n)
+                update_cm(A, a0, n, D, part_g[c], 4 * (-(-K // 4)))  # no all-padding group
+            else:
+                to_row_major(D, n, Dp)
+                add_rows(Dp, n, gsum)
+                packed_update(A, a0, n, Dp, part_g[c], wide)
         part_l[c] = lsum
         part_b[c, :] = gsum[:K]
 
@@ -262,24 +272,26 @@ def _pack(W):
     return Wp
 
 
-def _run_packed(kernel, bounds, K, p, *args):
-    """:func:`_run` for the packed softmax kernels: partials (n, p, Kp) → G (K, p)."""
+def _run_packed(kernel, bounds, K, p, *args, class_major=False):
+    """:func:`_run` for the packed softmax kernels: partials (n, p, Kp) → G (K, p), or
+    (n, Kp, p) when the kernel's update is ``class_major``."""
     n = len(bounds) - 1
     X = args[0]
     args = args + (block_rows(X.shape[1] * X.dtype.itemsize, K, packed=True),)
+    Kp = dense_packed_width(K, WIDE)
     part_l = np.zeros(n)
-    part_g = np.zeros((n, p, dense_packed_width(K, WIDE)))
+    part_g = np.zeros((n, Kp, p) if class_major else (n, p, Kp))
     part_b = np.zeros((n, K))
     run_chunks(kernel, n, *args, bounds, part_l, part_g, part_b)
     loss, Gp, gb = reduce_chunks(part_l, part_g, part_b)
-    return loss, np.ascontiguousarray(Gp[:, :K].T), gb
+    return loss, np.ascontiguousarray(Gp[:K] if class_major else Gp[:, :K].T), gb
 
 
 def softmax_loss_grad(X, W, b, y_index, Y, hard, s, bounds):
     """``(Σ sᵢℓᵢ, Σ sᵢgᵢxᵢᵀ (K, p), Σ sᵢgᵢ (K,))`` — see :func:`softmax_loss_grad_chunks`."""
     K, p = W.shape
     return _run_packed(softmax_loss_grad_chunks, bounds, K, p, X, _pack(W), b, y_index, Y,
-                       hard, s, WIDE)
+                       hard, s, WIDE, class_major=WIDE)
 
 
 def binary_hessp(X, v, vb, f, s, bounds):

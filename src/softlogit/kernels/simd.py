@@ -269,3 +269,19 @@ unpack_hi4 = _shuffle4("unpack_hi4", [1, 5, 3, 7])
 #: ``(a₀, a₁, b₀, b₁)`` and ``(a₂, a₃, b₂, b₃)``: the low / high halves of a and b.
 halves_lo4 = _shuffle4("halves_lo4", [0, 1, 4, 5])
 halves_hi4 = _shuffle4("halves_hi4", [2, 3, 6, 7])
+
+
+@intrinsic
+def fma1(typingctx, a, b, c):
+    """``a·b + c`` for float64 scalars with one rounding (``llvm.fma.f64``): the same rounding as
+    one lane of :func:`fma4`/:func:`fma8`, for remainders that must sum bitwise alike."""
+    if not (a == types.float64 and b == types.float64 and c == types.float64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        d = ir.DoubleType()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(d, [d] * 3),
+                                            "llvm.fma.f64")
+        return builder.call(fn, args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
