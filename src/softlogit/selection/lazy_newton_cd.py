@@ -9,12 +9,13 @@ the largest cost (measured, 8000 × 200, 10 Cs, 5 folds: 338 Hessians for 78 sol
 keeps its ``H`` (and the intercept elimination ``S = H_PP − H_PI H_II⁺ H_IP`` computed from it)
 from one outer iteration to the next while the steps keep cutting the optimality measure: a
 step with a stale ``H`` that was taken in full (``t = 1``) and shrank ``‖g_opt‖`` at least
-:data:`REUSE_RATIO` fold keeps ``H``; any other step (cut by the line search, too little
-progress, or no descent) forms ``H`` at the new point — and a stale ``H`` that gives no
-accepted step is formed afresh and the step retried before any fallback. With a fresh ``H``
-every iteration is ``newton-cd``'s (same sweeps, forcing term, Armijo rule on ``F``, Lee, Sun &
-Saunders 2014); with a kept one it is a proximal *chord* step, which converges linearly at a
-rate set by how far ``H`` is from ``∇²f`` — hence the progress test.
+:data:`REUSE_RATIO` fold (:data:`SOFTMAX_REUSE_RATIO` for the softmax) keeps ``H``; any other
+step (cut by the line search, too little progress, or no descent) forms ``H`` at the new point
+— and a stale ``H`` that gives no accepted step is formed afresh and the step retried before
+any fallback. With a fresh ``H`` every iteration is ``newton-cd``'s (same sweeps, forcing term,
+Armijo rule on ``F``, Lee, Sun & Saunders 2014); with a kept one it is a proximal *chord* step,
+which converges linearly at a rate set by how far ``H`` is from ``∇²f`` — hence the progress
+test.
 
 Along a path the loss Hessian is also carried from one C to the next (:class:`CarriedHessian`):
 each fit starts at the previous answer, where the loss Hessian is the one last formed there,
@@ -51,6 +52,12 @@ ACTIVE_SET_STEPS = 25
 #: multinomial EN 5000 × 100 CV: 0.1 → 0.3 took 1 330 → 870 blocks for 294 → 385 iterations,
 #: 3.5–3.9 s → 2.9–3.2 s).
 REUSE_RATIO = 0.3
+#: The same for the softmax (K > 2 classes), whose Hessian is K(K+1)/2 Gram blocks against one
+#: for the binary model, and whose active-set steps got cheaper (f6caf0a, 26214bc): measured,
+#: the multinomial CV above, locked, 7 alternated fits, load 2.2–2.5: 0.3 → 0.5 took 760 → 520
+#: blocks for 383 → 601 iterations, wall 0.736 → 0.713 s, CPU 0.949 → 0.868 s. (Binary L1
+#: CV: 0.5 gave 0.530 against 0.521 s CPU, so the binary model keeps 0.3.)
+SOFTMAX_REUSE_RATIO = 0.5
 
 
 class CarriedHessian:
@@ -89,6 +96,7 @@ def lazy_newton_cd(objective, params0, *, tol, max_iter, reference_norm=None, ke
     noise_eps = ROUNDING_ULPS * np.finfo(objective.dtype).eps
 
     evaluate = composite_evaluator(objective, lam, mask)
+    reuse_ratio = REUSE_RATIO if objective.n_logits == 1 else SOFTMAX_REUSE_RATIO
 
     F, g, opt = evaluate(theta)
     reason = track.record(theta, F, opt)
@@ -139,7 +147,7 @@ def lazy_newton_cd(objective, params0, *, tol, max_iter, reference_norm=None, ke
             H_loss = None
         theta_new, F, g, opt_new = step
         full = np.array_equal(theta_new, theta + d)  # the line search's first trial, t = 1
-        if not (full and opt_new <= REUSE_RATIO * opt):
+        if not (full and opt_new <= reuse_ratio * opt):
             H_loss = None  # slow progress: form the Hessian at the new point
         theta, opt, fresh = theta_new, opt_new, False
         theta = _exact_zeros(theta, mask, noise_eps) if lam > 0 else theta
