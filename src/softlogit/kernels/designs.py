@@ -166,14 +166,11 @@ class NumbaDenseDesign(DenseDesign):
             T = np.ascontiguousarray(t.reshape(m, -1), dtype=dt)
             labels, k = np.empty(0, np.intp), T.shape[1]
         self.count_pass()
-        a, C = products.target_sums(self.X, s, T, labels, k, row_bounds(m, (1 + k) * p))
+        a, C, N = products.target_sums(self.X, s, T, labels, k, row_bounds(m, (1 + k) * p))
         if self._unproven:
             if not (np.isfinite(a).all() and np.isfinite(C).all()):
                 self.check_finite()
             self._unproven = False
-        s64 = s.astype(np.float64)
-        N = (np.bincount(labels, weights=s64, minlength=k) if T.shape[1] == 0
-             else s64 @ T.astype(np.float64))
         return a, C, N
 
     def column_scale(self):

@@ -36,8 +36,9 @@ def logits(X, W, bounds):
 
 
 @njit(**_JIT)
-def target_sums_chunks(X, s, T, labels, G, bounds, c0, c1):
-    """Per chunk c: ``G[c, 0] = Σᵢ sᵢ xᵢ`` and ``G[c, 1 + k] = Σᵢ sᵢ tᵢₖ xᵢ`` (float64).
+def target_sums_chunks(X, s, T, labels, G, N, bounds, c0, c1):
+    """Per chunk c: ``G[c, 0] = Σᵢ sᵢ xᵢ``, ``G[c, 1 + k] = Σᵢ sᵢ tᵢₖ xᵢ`` and
+    ``N[c, k] = Σᵢ sᵢ tᵢₖ`` (float64).
 
     ``tᵢₖ`` is ``T[i, k]`` for float targets T (m, K′), or the one-hot row of ``labels[i]``
     when T has no columns (then only ``G[c, 1 + labels[i]]`` is touched: one multiply-add
@@ -47,28 +48,50 @@ def target_sums_chunks(X, s, T, labels, G, bounds, c0, c1):
     Kt = T.shape[1]
     hard = Kt == 0
     for c in range(c0, c1):
+        # chunk-local accumulators: LLVM vectorises the row loops over them (no aliasing
+        # with X to rule out, as for slices of G)
+        a = np.zeros(p)
+        C = np.zeros((G.shape[1] - 1, p))
         for i in range(bounds[c], bounds[c + 1]):
             # no row is skipped, whatever sᵢ: row 0 multiplies every entry (a finiteness proof)
             si = np.float64(s[i])
-            for j in range(p):
-                G[c, 0, j] += si * X[i, j]
             if hard:
-                k = labels[i] + 1
+                k = labels[i]
+                N[c, k] += si
+                ck = C[k]
                 for j in range(p):
-                    G[c, k, j] += si * X[i, j]
+                    x = np.float64(X[i, j])
+                    a[j] += si * x
+                    ck[j] += si * x
+            elif Kt == 1:  # binary: both sums in one sweep of the row
+                t = si * np.float64(T[i, 0])
+                N[c, 0] += t
+                c0_ = C[0]
+                for j in range(p):
+                    x = np.float64(X[i, j])
+                    a[j] += si * x
+                    c0_[j] += t * x
             else:
+                for j in range(p):
+                    a[j] += si * np.float64(X[i, j])
                 for k in range(Kt):
                     t = si * np.float64(T[i, k])
+                    N[c, k] += t
                     if t != 0.0:
+                        ck = C[k]
                         for j in range(p):
-                            G[c, k + 1, j] += t * X[i, j]
+                            ck[j] += t * np.float64(X[i, j])
+        G[c, 0] = a
+        G[c, 1:] = C
 
 
 def target_sums(X, s, T, labels, n_rows_out, bounds):
-    """``Σᵢ sᵢ xᵢ`` (p,) and ``Σᵢ sᵢ tᵢₖ xᵢ`` (n_rows_out, p) for C-contiguous X (one pass,
-    rows in order over the fixed chunks, chunk partials added in chunk order)."""
+    """``(Σᵢ sᵢ xᵢ (p,), Σᵢ sᵢ tᵢₖ xᵢ (n_rows_out, p), Σᵢ sᵢ tᵢₖ (n_rows_out,))`` for
+    C-contiguous X (one pass, rows in order over the fixed chunks, chunk partials added in
+    chunk order)."""
     n_chunks = len(bounds) - 1
     G = np.zeros((n_chunks, 1 + n_rows_out, X.shape[1]))
-    run_chunks(target_sums_chunks, n_chunks, X, s, T, labels, G, bounds)
+    N = np.zeros((n_chunks, n_rows_out))
+    run_chunks(target_sums_chunks, n_chunks, X, s, T, labels, G, N, bounds)
     total = G.sum(axis=0)
-    return total[0], total[1:]
+    return total[0], total[1:], N.sum(axis=0)
