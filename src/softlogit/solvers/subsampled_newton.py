@@ -163,6 +163,8 @@ def subsampled_newton(objective, params0=None, *, tol=1e-4, max_iter=100, callba
                                              min(objective.n_params, CG_MAX_ITER),
                                              objective.dtype, precondition)
             track.info["cg_iterations"] = track.info.get("cg_iterations", 0) + n_cg
+            factors = precondition = None
+        sub = None  # the sample's rows are not needed again: never two samples alive at once
         # line search on the full objective, falling back to steepest descent
         step, reason = newton_step(track, fun_grad, theta, f, g, d, problem, null,
                                    objective.dtype, fallback, "sub-sampled Newton")
