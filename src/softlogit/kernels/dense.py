@@ -32,8 +32,8 @@ from softlogit.kernels.blocks import (
 from softlogit.kernels.partition import binary_block_rows, block_rows
 from softlogit.kernels.threads import reduce_chunks, run_chunks
 from softlogit.kernels.tiles import (
-    add_rows, dense_packed_width, packed_logits, packed_update, to_row_major, wide_lanes,
-    widened_block,
+    add_rows, dense_packed_width, packed_logits, packed_update, to_class_major, to_row_major,
+    wide_lanes, widened_block,
 )
 from softlogit.kernels.wide_tiles import update_cm
 
@@ -191,12 +191,16 @@ def softmax_hessp_chunks(X, Vp, vb, O, s, wide, B, bounds, part_l, part_g, part_
     probabilities; ``Vp`` (p, Kp) is ``Vᵀ`` packed (:mod:`.tiles`), ``vb`` (K,) float64. The
     block products are the register-blocked tiles of :mod:`.tiles`, as in
     :func:`softmax_loss_grad_chunks`; ``u`` is formed row by row in the packed buffer itself
-    (no transcendental function, and the rows of ``O`` are read contiguously).
+    (no transcendental function, and the rows of ``O`` are read contiguously). With ``wide``
+    (AVX-512) ``u`` is turned class-major (:func:`~.tiles.to_class_major`) for the update of
+    :func:`~.wide_tiles.update_cm`, as in :func:`softmax_loss_grad_chunks`: the same sums.
     """
     K = vb.shape[0]
     Kp = Vp.shape[1]
     Xw = np.empty((B if X.itemsize != 8 else 0, X.shape[1]))  # float32 rows widened here
-    Tp = np.zeros((B, Kp))
+    B4 = 4 * (-(-B // 4))  # the transpose works in 4 × 4 squares
+    Tp = np.zeros((B4, Kp))
+    U = np.zeros((Kp, B4) if wide else (0, 0))
     for c in range(c0, c1):
         gb = part_b[c]
         end = bounds[c + 1]
@@ -214,7 +218,11 @@ def softmax_hessp_chunks(X, Vp, vb, O, s, wide, B, bounds, part_l, part_g, part_
                     u = si * float(O[r0 + i, k]) * (Tp[i, k] - ov)
                     Tp[i, k] = u
                     gb[k] += u
-            packed_update(A, a0, n, Tp, part_g[c], wide)
+            if wide:
+                to_class_major(Tp, n, U)
+                update_cm(A, a0, n, U, part_g[c], 4 * (-(-K // 4)))
+            else:
+                packed_update(A, a0, n, Tp, part_g[c], wide)
 
 
 @njit(**_JIT)
@@ -302,7 +310,8 @@ def binary_hessp(X, v, vb, f, s, bounds):
 def softmax_hessp(X, V, vb, O, s, bounds):
     """``(Σ uᵢxᵢᵀ (K, p), Σ uᵢ (K,))`` — see :func:`softmax_hessp_chunks`."""
     K, p = V.shape
-    return _run_packed(softmax_hessp_chunks, bounds, K, p, X, _pack(V), vb, O, s, WIDE)[1:]
+    return _run_packed(softmax_hessp_chunks, bounds, K, p, X, _pack(V), vb, O, s, WIDE,
+                       class_major=WIDE)[1:]
 
 
 def read_pass(X, bounds):
