@@ -129,6 +129,20 @@ def test_binary_logits_prefetch_hints_change_nothing(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binary_update_with_hints_past_the_end_of_x(dtype):
+    # the update asks for the rows one block further on: for the last blocks of X those lie
+    # past its end (no fault); the sums are those of four rows at a time, then one by one
+    rng = np.random.default_rng(15)
+    X = rng.standard_normal((203, 37)).astype(dtype)
+    d = rng.standard_normal(203)
+    for r0, n in [(0, 40), (160, 40), (183, 20), (200, 3)]:
+        g = np.zeros(37)
+        blocks.binary_update(X, r0, n, d, g)
+        expected = d[:n] @ X[r0:r0 + n].astype(np.float64)
+        np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("p", [300, 9000])  # fused scatter, and the two-phase CSC path
 def test_binary_csr_loss_gradient_matches_reference(dtype, p):
     # production block sizes (multiples of 8 rows, scalar-free loss loop) with a short last

@@ -97,12 +97,24 @@ def binary_update(X, r0, n, d, g):
     """``g += Σ_{q<n} d[q] X[r0+q]``: four rows per load/store of ``g`` (rows ascending; each
     four as ``(d₀x₀ + d₁x₁) + (d₂x₂ + d₃x₃)``), then the last ``n mod 4`` rows one by one.
 
-    Called right after the block's logits and losses, so its rows are still in L1/L2.
+    Called right after the block's logits and losses, so its rows are still in L1/L2. Each
+    four rows also ask for the cache lines of the four rows ``n`` further on (the next
+    block's, :func:`~.tiles.prefetch`): this stage reads no new memory, and with hints only in
+    :func:`binary_logits` (half a block ahead) the memory stream idled while it ran. Measured
+    at the fitted optimum on the AVX-512 machine, four locked in-process runs at load 5
+    (BENCHMARKS.md, "Per-pass speed", sixth session): S3 0.87–0.93 of the time; S1, S2, S5,
+    S12 0.94–0.98 of the process CPU time (wall times scattered, 0.80–1.10); S4 and S10
+    unchanged (0.98–1.03). Hints here alone, without those of the logits stage, were
+    1.04–1.16× slower. A hint changes no result and never faults.
     """
     p = X.shape[1]
+    step = max(1, 64 // X.itemsize)  # one hint per 64-byte cache line
     i = 0
     while i + 4 <= n:
         r = r0 + i
+        f = (r + n) * p
+        for j in range(0, 4 * p, step):
+            prefetch(X, f + j)
         d0, d1, d2, d3 = d[i], d[i + 1], d[i + 2], d[i + 3]
         for j in range(p):
             g[j] += (d0 * X[r, j] + d1 * X[r + 1, j]) + (d2 * X[r + 2, j] + d3 * X[r + 3, j])
