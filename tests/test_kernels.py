@@ -309,8 +309,9 @@ def test_extreme_logits_stay_finite(dtype, loss, size, monkeypatch):
 @pytest.mark.parametrize("K", [1, 2, 3, 4, 7, 8, 10, 16, 20, 27])
 def test_register_tiles_match_numpy(K, wide):
     # The 4-row × 8-class, 3 × 12 and (Kp = 4) 8-row / 8-column × 4-class tiles, and the
-    # eight-lane ones (wide: 6- and 4-row / -column × 16-class, 8 × 8-class), their row and
-    # column remainders (n, p not multiples of 3, 4, 6 or 8), at an offset into X, against
+    # eight-lane logits (wide: 6- and 4-row × 16-class, 8 × 8-class; the update at a wide Kp
+    # takes the four-lane tiles), their row and column remainders (n, p not multiples of 3, 4,
+    # 6 or 8), at an offset into X, against
     # NumPy's products of the same values. Both paths run on every CPU (the wide one is only
     # chosen on AVX-512, where it is fast) and agree bitwise: same sums in the same order.
     rng = np.random.default_rng(K)
@@ -333,9 +334,9 @@ def test_register_tiles_match_numpy(K, wide):
         Gp = rng.standard_normal((p, Kp))
         Gn = np.ascontiguousarray(Gp[:, :Kn])
         expected = Gp + X[5:].T @ Dp[:n]
-        tiles.packed_update(X, 5, n, Dp, Gp, wide)
+        tiles.packed_update(X, 5, n, Dp, Gp)
         np.testing.assert_allclose(Gp, expected, rtol=1e-13, atol=1e-13)
-        tiles.packed_update(X, 5, n, np.ascontiguousarray(Dp[:, :Kn]), Gn, False)
+        tiles.packed_update(X, 5, n, np.ascontiguousarray(Dp[:, :Kn]), Gn)
         np.testing.assert_array_equal(Gp[:, :K], Gn[:, :K])
 
 
@@ -359,7 +360,7 @@ def test_class_major_update_matches_the_tiles_bitwise(K):
         np.testing.assert_allclose(G, G0 + D[:, :n] @ X[5:], rtol=1e-13, atol=1e-13)
         assert not G[K:].any()  # the padding classes stay zero
         Gp = np.ascontiguousarray(G0[:Kn].T)
-        tiles.packed_update(X, 5, n, np.ascontiguousarray(D[:Kn].T), Gp, False)
+        tiles.packed_update(X, 5, n, np.ascontiguousarray(D[:Kn].T), Gp)
         np.testing.assert_array_equal(G[:K], Gp[:, :K].T)
 
 

@@ -136,7 +136,7 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, wide, B, bounds, par
             else:
                 to_row_major(D, n, Dp)
                 add_rows(Dp, n, gsum)
-                packed_update(A, a0, n, Dp, part_g[c], wide)
+                packed_update(A, a0, n, Dp, part_g[c])
         part_l[c] = lsum
         part_b[c, :] = gsum[:K]
 
@@ -222,7 +222,7 @@ def softmax_hessp_chunks(X, Vp, vb, O, s, wide, B, bounds, part_l, part_g, part_
                 to_class_major(Tp, n, U)
                 update_cm(A, a0, n, U, part_g[c], 4 * (-(-K // 4)))
             else:
-                packed_update(A, a0, n, Tp, part_g[c], wide)
+                packed_update(A, a0, n, Tp, part_g[c])
 
 
 @njit(**_JIT)

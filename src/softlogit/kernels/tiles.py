@@ -24,8 +24,8 @@ fixed order (columns ascending, rows ascending) with one rounding per multiply-a
 
 Where Numba compiles for AVX-512 (:func:`wide_lanes`), ``K > 4`` takes the eight-lane tiles
 of :mod:`.wide_tiles` instead (``Kp = 8⌈K/8⌉``, :func:`dense_packed_width`; same sums in the
-same order, so bitwise the same results); the dispatchers below choose by their ``wide``
-argument.
+same order, so bitwise the same results): :func:`packed_logits` chooses by its ``wide``
+argument, and the update there is :func:`~.wide_tiles.update_cm`.
 
 The logits tiles read X from memory and ask for it :data:`PREFETCH_AHEAD` elements ahead
 (:func:`prefetch`, one hint per tile row and column; the ``Kp = 4`` tile one per cache
@@ -437,18 +437,12 @@ def packed_logits(X, r0, n, Wp, Zp, wide=False):
 
 
 @njit(**_JIT)
-def packed_update(X, r0, n, Dp, Gp, wide=False):
+def packed_update(X, r0, n, Dp, Gp):
     """``Gp += X[r0:r0+n]ᵀ Dp[:n]`` (Dp (B, Kp), Gp (p, Kp)), rows in ascending order; the
-    class groups of :func:`packed_logits`."""
+    four-lane class groups of :func:`packed_logits` (the AVX-512 path updates by
+    :func:`~.wide_tiles.update_cm` instead)."""
     Kp = Gp.shape[1]
     c0 = 0
-    if wide and Kp != 4:
-        while c0 + 16 <= Kp:
-            wide_tiles.update16(X, r0, n, Dp, c0, Gp)
-            c0 += 16
-        if c0 < Kp:
-            wide_tiles.update8(X, r0, n, Dp, c0, Gp)
-        return
     while c0 + 8 <= Kp and Kp - c0 != 12:
         _update8(X, r0, n, Dp, c0, Gp)
         c0 += 8

@@ -1,24 +1,25 @@
 """Eight-lane register tiles for the softmax block products, used where the CPU has AVX-512.
 
-The same products as :mod:`.tiles` (``Z_b = X_b Wp``, ``Gp += X_bᵀ D_b``, classes packed
-along the lanes), with :class:`~.simd.F64x8` accumulators: one AVX-512 register holds eight
-classes, so a 16-class group is two registers per row instead of four. The packed width is
+The logits as in :mod:`.tiles` (``Z_b = X_b Wp``, classes packed along the lanes), with
+:class:`~.simd.F64x8` accumulators: one AVX-512 register holds eight classes, so a 16-class
+group is two registers per row instead of four; the update ``G += D_b X_b`` with the lanes
+along the columns instead (:func:`update_cm`). The packed width is
 ``Kp = 8⌈K/8⌉`` for ``K > 4`` (:func:`.tiles.dense_packed_width`); each (row, class) sum is
 still one ``llvm.fma`` per column in ascending order (logits) and per row in ascending order
 (update), exactly as in the four-lane tiles, so the results are bitwise theirs.
 
-Why only on AVX-512: an eight-lane value is two registers on AVX2, so these tiles' eight
-accumulators would fill AVX2's sixteen registers and spill; there the four-lane tiles are used
-unchanged (:func:`.tiles.wide_lanes` decides, from the CPU Numba compiles for). Nothing here is
+Why only on AVX-512: an eight-lane value is two registers on AVX2, so these tiles' eight to
+twelve accumulators would fill or overflow AVX2's sixteen registers and spill; there the
+four-lane tiles are used unchanged (:func:`.tiles.wide_lanes` decides, from the CPU Numba compiles for). Nothing here is
 an AVX-512 intrinsic: LLVM lowers ``<8 x double>`` for whatever the target is.
 
-* :func:`logits16` — 4 rows × 16 classes (eight accumulators), per column 4 broadcasts, 2
-  loads of ``Wp``, 8 multiply-adds, and one hint per 4 elements of the rows
-  :data:`~.tiles.PREFETCH_AHEAD` ahead (the tile's 4 rows ahead are ``4p`` contiguous
-  elements, so every cache line is asked for);
+* :func:`logits16` — 6 rows × 16 classes (twelve accumulators; then 4 rows, then single
+  rows), per column 6 broadcasts, 2 loads of ``Wp``, 12 multiply-adds, and one hint per 6
+  elements of the rows :data:`~.tiles.PREFETCH_AHEAD` ahead (the tile's 6 rows ahead are ``6p``
+  contiguous elements, so every cache line is asked for);
 * :func:`logits8` — 8 rows × 8 classes, the same pattern for a last group of 8 classes;
-* :func:`update16` / :func:`update8` — 4 columns × 16 classes / 8 columns × 8 classes of ``Gp``
-  held in registers over the block's rows.
+* :func:`update_cm` — the update from the softmax stage's class-major coefficients, lanes
+  along the columns (no padding class in a lane).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from softlogit.kernels.simd import (
     fma1, fma4, fma8, load4, load8, prefetch, splat4, splat8, store4, store8, zero8,
 )
 
-SIX = True
 _INLINE = dict(cache=True, nogil=True, error_model="numpy", inline="always")
 
 
@@ -92,10 +92,9 @@ def logits16(X, r0, n, Wp, c0, Zp, ahead):
     p = X.shape[1]
     Kp = Wp.shape[1]
     q = 0
-    if SIX:
-        while q + 6 <= n:
-            _logits16x6(X, r0 + q, Wp, c0, Zp, Kp * q + c0, (r0 + q) * p + ahead)
-            q += 6
+    while q + 6 <= n:
+        _logits16x6(X, r0 + q, Wp, c0, Zp, Kp * q + c0, (r0 + q) * p + ahead)
+        q += 6
     while q + 4 <= n:
         r = r0 + q
         a0 = zero8()
@@ -191,162 +190,6 @@ def logits8(X, r0, n, Wp, c0, Zp, ahead):
         q += 1
 
 
-@njit(**_INLINE)
-def _update16x6(X, r0, n, Dp, c0, Gp, j):
-    """Columns ``j … j+5`` of :func:`update16` (twelve accumulators)."""
-    Kp = Gp.shape[1]
-    o = Kp * j + c0
-    a0 = load8(Gp, o)
-    b0 = load8(Gp, o + 8)
-    a1 = load8(Gp, o + Kp)
-    b1 = load8(Gp, o + Kp + 8)
-    a2 = load8(Gp, o + 2 * Kp)
-    b2 = load8(Gp, o + 2 * Kp + 8)
-    a3 = load8(Gp, o + 3 * Kp)
-    b3 = load8(Gp, o + 3 * Kp + 8)
-    a4 = load8(Gp, o + 4 * Kp)
-    b4 = load8(Gp, o + 4 * Kp + 8)
-    a5 = load8(Gp, o + 5 * Kp)
-    b5 = load8(Gp, o + 5 * Kp + 8)
-    for q in range(n):
-        r = r0 + q
-        d0 = load8(Dp, Kp * q + c0)
-        d1 = load8(Dp, Kp * q + c0 + 8)
-        x = splat8(X[r, j])
-        a0 = fma8(x, d0, a0)
-        b0 = fma8(x, d1, b0)
-        x = splat8(X[r, j + 1])
-        a1 = fma8(x, d0, a1)
-        b1 = fma8(x, d1, b1)
-        x = splat8(X[r, j + 2])
-        a2 = fma8(x, d0, a2)
-        b2 = fma8(x, d1, b2)
-        x = splat8(X[r, j + 3])
-        a3 = fma8(x, d0, a3)
-        b3 = fma8(x, d1, b3)
-        x = splat8(X[r, j + 4])
-        a4 = fma8(x, d0, a4)
-        b4 = fma8(x, d1, b4)
-        x = splat8(X[r, j + 5])
-        a5 = fma8(x, d0, a5)
-        b5 = fma8(x, d1, b5)
-    store8(Gp, o, a0)
-    store8(Gp, o + 8, b0)
-    store8(Gp, o + Kp, a1)
-    store8(Gp, o + Kp + 8, b1)
-    store8(Gp, o + 2 * Kp, a2)
-    store8(Gp, o + 2 * Kp + 8, b2)
-    store8(Gp, o + 3 * Kp, a3)
-    store8(Gp, o + 3 * Kp + 8, b3)
-    store8(Gp, o + 4 * Kp, a4)
-    store8(Gp, o + 4 * Kp + 8, b4)
-    store8(Gp, o + 5 * Kp, a5)
-    store8(Gp, o + 5 * Kp + 8, b5)
-
-
-@njit(**_INLINE)
-def update16(X, r0, n, Dp, c0, Gp):
-    """``Gp[j, c0:c0+16] += Σ_{q<n} X[r0+q, j] Dp[q, c0:c0+16]``."""
-    p = X.shape[1]
-    Kp = Gp.shape[1]
-    j = 0
-    if SIX:
-        while j + 6 <= p:
-            _update16x6(X, r0, n, Dp, c0, Gp, j)
-            j += 6
-    while j + 4 <= p:
-        o = Kp * j + c0
-        a0 = load8(Gp, o)
-        b0 = load8(Gp, o + 8)
-        a1 = load8(Gp, o + Kp)
-        b1 = load8(Gp, o + Kp + 8)
-        a2 = load8(Gp, o + 2 * Kp)
-        b2 = load8(Gp, o + 2 * Kp + 8)
-        a3 = load8(Gp, o + 3 * Kp)
-        b3 = load8(Gp, o + 3 * Kp + 8)
-        for q in range(n):
-            r = r0 + q
-            d0 = load8(Dp, Kp * q + c0)
-            d1 = load8(Dp, Kp * q + c0 + 8)
-            x = splat8(X[r, j])
-            a0 = fma8(x, d0, a0)
-            b0 = fma8(x, d1, b0)
-            x = splat8(X[r, j + 1])
-            a1 = fma8(x, d0, a1)
-            b1 = fma8(x, d1, b1)
-            x = splat8(X[r, j + 2])
-            a2 = fma8(x, d0, a2)
-            b2 = fma8(x, d1, b2)
-            x = splat8(X[r, j + 3])
-            a3 = fma8(x, d0, a3)
-            b3 = fma8(x, d1, b3)
-        store8(Gp, o, a0)
-        store8(Gp, o + 8, b0)
-        store8(Gp, o + Kp, a1)
-        store8(Gp, o + Kp + 8, b1)
-        store8(Gp, o + 2 * Kp, a2)
-        store8(Gp, o + 2 * Kp + 8, b2)
-        store8(Gp, o + 3 * Kp, a3)
-        store8(Gp, o + 3 * Kp + 8, b3)
-        j += 4
-    while j < p:
-        o = Kp * j + c0
-        a0 = load8(Gp, o)
-        b0 = load8(Gp, o + 8)
-        for q in range(n):
-            x = splat8(X[r0 + q, j])
-            a0 = fma8(x, load8(Dp, Kp * q + c0), a0)
-            b0 = fma8(x, load8(Dp, Kp * q + c0 + 8), b0)
-        store8(Gp, o, a0)
-        store8(Gp, o + 8, b0)
-        j += 1
-
-
-@njit(**_INLINE)
-def update8(X, r0, n, Dp, c0, Gp):
-    """``Gp[j, c0:c0+8] += Σ_{q<n} X[r0+q, j] Dp[q, c0:c0+8]``."""
-    p = X.shape[1]
-    Kp = Gp.shape[1]
-    j = 0
-    while j + 8 <= p:
-        o = Kp * j + c0
-        a0 = load8(Gp, o)
-        a1 = load8(Gp, o + Kp)
-        a2 = load8(Gp, o + 2 * Kp)
-        a3 = load8(Gp, o + 3 * Kp)
-        a4 = load8(Gp, o + 4 * Kp)
-        a5 = load8(Gp, o + 5 * Kp)
-        a6 = load8(Gp, o + 6 * Kp)
-        a7 = load8(Gp, o + 7 * Kp)
-        for q in range(n):
-            r = r0 + q
-            d0 = load8(Dp, Kp * q + c0)
-            a0 = fma8(splat8(X[r, j]), d0, a0)
-            a1 = fma8(splat8(X[r, j + 1]), d0, a1)
-            a2 = fma8(splat8(X[r, j + 2]), d0, a2)
-            a3 = fma8(splat8(X[r, j + 3]), d0, a3)
-            a4 = fma8(splat8(X[r, j + 4]), d0, a4)
-            a5 = fma8(splat8(X[r, j + 5]), d0, a5)
-            a6 = fma8(splat8(X[r, j + 6]), d0, a6)
-            a7 = fma8(splat8(X[r, j + 7]), d0, a7)
-        store8(Gp, o, a0)
-        store8(Gp, o + Kp, a1)
-        store8(Gp, o + 2 * Kp, a2)
-        store8(Gp, o + 3 * Kp, a3)
-        store8(Gp, o + 4 * Kp, a4)
-        store8(Gp, o + 5 * Kp, a5)
-        store8(Gp, o + 6 * Kp, a6)
-        store8(Gp, o + 7 * Kp, a7)
-        j += 8
-    while j < p:
-        o = Kp * j + c0
-        a0 = load8(Gp, o)
-        for q in range(n):
-            a0 = fma8(splat8(X[r0 + q, j]), load8(Dp, Kp * q + c0), a0)
-        store8(Gp, o, a0)
-        j += 1
-
-
 # --- the update from class-major coefficients: lanes along the columns, no padded classes ------
 
 
@@ -412,11 +255,12 @@ def update_cm(X, r0, n, D, G, K):
 
     The lanes run along the columns (contiguous in both X and G), so no lane holds a padding
     class: per row ``⌈p/8⌉`` multiply-adds per class instead of ``p·Kp/8`` (K = 10, p = 100:
-    ~130 instead of 200; K = 3, p = 50: 25 instead of 50 four-lane ones), and ``D`` is used
+    150, the classes taken in fours, instead of 200; K = 3, p = 50: 25 instead of 50 four-lane ones), and ``D`` is used
     as the softmax stage writes it, without the transpose back. Tiles of 4 classes × 24
     columns (twelve accumulators; per row 3 loads of X, 4 broadcasts of D, 12 multiply-adds),
     then 8 and 4 columns, then single columns (:func:`~.simd.fma1`). Each ``G[k, j]`` is one
-    ``llvm.fma`` per row in ascending order, as in :func:`update16`: bitwise the same sums.
+    ``llvm.fma`` per row in ascending order, as in :func:`~.tiles.packed_update`: bitwise the
+    same sums.
     """
     p = X.shape[1]
     for k in range(0, K, 4):
