@@ -307,17 +307,25 @@ def test_gram_blocks_on_threads_equal_the_serial_blocks():
 
     from softlogit.selection.hessian import gram_blocks
 
+    from threadpoolctl import threadpool_limits
+
     rng = np.random.default_rng(4)
-    Xt = np.asfortranarray(rng.normal(size=(300, 9)), dtype=np.float32)
-    weights = [rng.random(300) if i % 3 == 0 else -rng.random(300) for i in range(10)]
-    serial = [weighted_gram(Xt, w) for w in weights]
+    # large enough that OpenBLAS would split one block over its own threads (its sums then
+    # depend on its thread count: the blocks must be formed with BLAS held to one thread)
+    m = 20_000
+    Xt = np.asfortranarray(rng.normal(size=(m, 101)), dtype=np.float32)
+    weights = [rng.random(m) if i % 3 == 0 else -rng.random(m) for i in range(4)]
+    with threadpool_limits(1, user_api="blas"):
+        serial = [weighted_gram(Xt, w) for w in weights]
+    lazy = [lambda w=w: w for w in weights]  # weights made on demand, by the using thread
     before = numba.get_num_threads()
     try:
         for t in (1, 2, numba.config.NUMBA_NUM_THREADS):
             numba.set_num_threads(t)
-            blocks = gram_blocks(Xt, weights)
-            assert len(blocks) == len(serial)
-            assert all(np.array_equal(a, b) for a, b in zip(blocks, serial))
+            for given in (weights, lazy):
+                blocks = gram_blocks(Xt, given, [1.0 if i % 3 == 0 else 2.0 for i in range(4)])
+                assert len(blocks) == len(serial)
+                assert all(np.array_equal(a, b) for a, b in zip(blocks, serial))
     finally:
         numba.set_num_threads(before)
 

@@ -21,6 +21,8 @@ Formula (binary; for the softmax each block ``(k, l)`` with ``w_kl = oₖ(δₖ�
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from softlogit.objective import LinearObjective
@@ -54,12 +56,17 @@ class ModelHessianObjective(LinearObjective):
         s = np.asarray(self.sample_weight, dtype=np.float64) / self.sw_sum
         H = np.empty((k_out * q, k_out * q))
         pairs = [(k, l) for k in range(k_out) for l in range(k, k_out)]
-        weights = []
-        for k, l in pairs:
-            weights.append(np.asarray(self.loss_fn.hessian_block_weights(factors, k, l),
-                                      dtype=np.float64) * s)
-            self.design.count_pass()
-        for (k, l), block in zip(pairs, gram_blocks(Xt, weights)):
+
+        def weight(k, l):
+            return np.asarray(self.loss_fn.hessian_block_weights(factors, k, l),
+                              dtype=np.float64) * s
+
+        # each block's weights are made by the thread that uses them: K(K+1)/2 m-vectors
+        # held at once would be (K+1)/2 times the factors themselves
+        weights = [functools.partial(weight, k, l) for k, l in pairs]
+        self.design.count_pass(len(pairs))
+        costs = [1.0 if k == l else 2.0 for k, l in pairs]  # o(1−o) ≥ 0: syrk; −oₖoₗ: gemm
+        for (k, l), block in zip(pairs, gram_blocks(Xt, weights, costs)):
             H[k * q:(k + 1) * q, l * q:(l + 1) * q] = block
             if l != k:
                 H[l * q:(l + 1) * q, k * q:(k + 1) * q] = block.T
@@ -86,9 +93,12 @@ class ModelHessianObjective(LinearObjective):
         return box[0] if box[0] is not False else None
 
 
-def gram_blocks(Xt: np.ndarray, weights) -> list:
+def gram_blocks(Xt: np.ndarray, weights, costs=None) -> list:
     """``[weighted_gram(Xt, w) for w in weights]``, shared out over the kernels' threads
-    (:func:`softlogit.kernels.threads.run_chunks`) with BLAS held to one thread meanwhile.
+    (:func:`softlogit.kernels.threads.run_chunks`) with BLAS held to one thread meanwhile
+    (on one thread too: OpenBLAS's result depends on its own thread count). A weight may be
+    given as a function of no arguments that returns it (made by the thread that uses it);
+    ``costs`` then says which blocks cost a ``gemm`` (2.0) rather than a ``syrk`` (1.0).
 
     The softmax Hessian's K(K+1)/2 blocks are independent products on one shared ``X̃``; on one
     thread they were the largest cost of a multinomial elastic-net CV (measured, 5000 × 100,
@@ -99,10 +109,15 @@ def gram_blocks(Xt: np.ndarray, weights) -> list:
     """
     from softlogit.kernels.threads import n_threads, run_chunks
 
+    def vector(i):
+        w = weights[i]
+        return w() if callable(w) else w
+
     t = min(n_threads(), len(weights))
     if t <= 1:
-        return [weighted_gram(Xt, w) for w in weights]
-    cost = [1.0 if np.all(w >= 0) else 2.0 for w in weights]
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return [weighted_gram(Xt, vector(i)) for i in range(len(weights))]
+    cost = costs if costs is not None else [1.0 if np.all(w >= 0) else 2.0 for w in weights]
     load, share = [0.0] * t, [[] for _ in range(t)]
     for i in sorted(range(len(weights)), key=lambda i: -cost[i]):
         j = int(np.argmin(load))
@@ -113,7 +128,7 @@ def gram_blocks(Xt: np.ndarray, weights) -> list:
     def run(c0, c1):
         for c in range(c0, c1):
             for i in share[c]:
-                out[i] = weighted_gram(Xt, weights[i])
+                out[i] = weighted_gram(Xt, vector(i))
 
     with _blas_controller().limit(limits=1, user_api="blas"):  # t threads, not t × BLAS's
         run_chunks(run, t)
