@@ -179,3 +179,29 @@ def test_binary_csr_loss_gradient_matches_reference(dtype, p):
         two = fast.design.fused_loss_gradient("binary", W, b, fast.y, fast.sample_weight)
         assert one[0] == two[0]
         assert np.array_equal(one[1], two[1]) and np.array_equal(one[2], two[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("p", [50, 100, 150])  # both Hessian-product kernels, by row width
+def test_binary_hessian_product_matches_reference(dtype, p):
+    m = 4099
+    rng = np.random.default_rng(p + 7)
+    X = rng.standard_normal((m, p)).astype(dtype)
+    y = rng.random(m)
+    sw = rng.uniform(0.1, 3.0, m)
+    kw = dict(loss="binary", sample_weight=sw, C=0.7)
+    fast = LinearObjective(X, y, backend="auto", **kw)
+    ref = LinearObjective(X.astype(np.float64), y, backend="reference", **kw)
+    # p = 50 float64 and 100 float32 take the four-row kernel, the others the blocks
+    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    for scale in (1.0, 30.0):
+        theta = rng.standard_normal(fast.n_params) * scale / np.sqrt(p)
+        v = rng.standard_normal(fast.n_params)
+        hv = fast.hessian_product(theta, v)
+        np.testing.assert_allclose(hv, ref.hessian_product(theta, v), **tol)
+        numba.set_num_threads(1)
+        try:
+            hv1 = fast.hessian_product(theta, v)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        assert np.array_equal(hv1, hv)

@@ -143,15 +143,51 @@ def softmax_loss_grad_chunks(X, Wp, b, y_index, Y, hard, s, wide, B, bounds, par
 
 @njit(**_JIT)
 def binary_hessp_chunks(X, v, vb, f, s, B, bounds, part_l, part_g, part_b, c0, c1):
+    """Hessian-vector product of the sigmoid loss in one pass over X, in blocks of ``B`` rows.
+
+    .. math::
+
+        uᵢ = sᵢ\\, hᵢ(1−hᵢ)\\, (v·xᵢ + v_b),\\qquad \\text{returns } (Σᵢ uᵢ xᵢ,\\; Σᵢ uᵢ)
+
+    ``f`` (m,) holds the factors ``h(1−h)``; ``v`` (p,) float64, ``vb`` float. The stages of
+    :func:`binary_loss_grad_chunks` with ``uᵢ`` in place of the loss: the products ``v·xᵢ +
+    v_b`` with their hints (:func:`~.blocks.binary_logits`), ``uᵢ`` across the block, then
+    the update with its hints (:func:`~.blocks.binary_update`). For rows of at least
+    :data:`HESSP_BLOCK_MIN_ROW_BYTES`; the loop of four rows at a time without hints
+    (:func:`binary_hessp_rows_chunks`) ran at 0.50–0.69 of the read on S2 (p = 100 float64)
+    and 0.57–0.61 on S3 (p = 80), these blocks at 0.82–0.95 and 0.89–1.0 (BENCHMARKS.md,
+    "Per-pass speed", sixth session).
+    """
+    V = v.reshape((1, v.shape[0]))
+    ahead = max(1, B // 2)
+    u = np.empty(B)
+    for c in range(c0, c1):
+        g = part_g[c, 0]
+        ub = 0.0
+        end = bounds[c + 1]
+        for r0 in range(bounds[c], end, B):
+            n = min(B, end - r0)
+            binary_logits(X, r0, n, V, vb, u, ahead)
+            for q in range(n):
+                u[q] = float(s[r0 + q]) * float(f[r0 + q]) * u[q]
+            ub += sum_fixed(u, n)
+            binary_update(X, r0, n, u, g)
+        part_b[c, 0] = ub
+
+
+@njit(**_JIT)
+def binary_hessp_rows_chunks(X, v, vb, f, s, B, bounds, part_l, part_g, part_b, c0, c1):
     """Hessian-vector product of the sigmoid loss in one pass over X.
 
     .. math::
 
         uᵢ = sᵢ\\, hᵢ(1−hᵢ)\\, (v·xᵢ + v_b),\\qquad \\text{returns } (Σᵢ uᵢ xᵢ,\\; Σᵢ uᵢ)
 
-    ``f`` (m,) holds the factors ``h(1−h)``; ``v`` (p,) float64, ``vb`` float. No
-    transcendental function here, so no block buffer either (``B`` is unused; measured no
-    faster): four rows at a time, their dot products then their update while in L1.
+    ``f`` (m,) holds the factors ``h(1−h)``; ``v`` (p,) float64, ``vb`` float. Four rows at a
+    time, their dot products then their update while in L1, no hints (``B`` is unused): for
+    short rows (below :data:`HESSP_BLOCK_MIN_ROW_BYTES`) this measured faster than the blocks
+    of :func:`binary_hessp_chunks`, whose hint loops cost more there than they bring
+    (S4, S12, p = 50 float64: blocks 1.04–1.25× slower; S10, 400-byte float32 rows: the same).
     """
     V = v.reshape((1, v.shape[0]))
     p = X.shape[1]
@@ -302,9 +338,18 @@ def softmax_loss_grad(X, W, b, y_index, Y, hard, s, bounds):
                        hard, s, WIDE, class_major=WIDE)
 
 
+#: Row width (bytes) from which the binary Hessian product runs in blocks with hints
+#: (:func:`binary_hessp_chunks`) instead of four rows at a time (:func:`binary_hessp_rows_chunks`):
+#: measured faster at 640 and 800 bytes (p = 80, 100 float64), slower at 400 (p = 50 float64)
+#: and the same at 400 (p = 100 float32); the threshold lies between.
+HESSP_BLOCK_MIN_ROW_BYTES = 512
+
+
 def binary_hessp(X, v, vb, f, s, bounds):
     """``(Σ uᵢxᵢ (1, p), Σ uᵢ (1,))`` — see :func:`binary_hessp_chunks`."""
-    return _run(binary_hessp_chunks, bounds, 1, X.shape[1], X, v, vb, f, s)[1:]
+    blocked = X.shape[1] * X.dtype.itemsize >= HESSP_BLOCK_MIN_ROW_BYTES
+    kernel = binary_hessp_chunks if blocked else binary_hessp_rows_chunks
+    return _run(kernel, bounds, 1, X.shape[1], X, v, vb, f, s)[1:]
 
 
 def softmax_hessp(X, V, vb, O, s, bounds):
