@@ -153,9 +153,6 @@ class NumbaDenseDesign(DenseDesign):
         """The sums of :meth:`Design.target_sums` by one kernel pass (float64 accumulation, no
         (m, K) weight matrix); a finite result closes the outstanding finiteness check, as the
         first :meth:`fused_loss_gradient` does (the ``Xᵀs`` row multiplies every entry)."""
-        if not self._contiguous:
-            self._prove_finite()
-            return super().target_sums(sample_weight, targets, n_classes)
         m, p = self.X.shape
         dt = self.X.dtype
         s = np.asarray(sample_weight, dtype=dt)
@@ -166,7 +163,12 @@ class NumbaDenseDesign(DenseDesign):
             T = np.ascontiguousarray(t.reshape(m, -1), dtype=dt)
             labels, k = np.empty(0, np.intp), T.shape[1]
         self.count_pass()
-        a, C, N = products.target_sums(self.X, s, T, labels, k, row_bounds(m, (1 + k) * p))
+        a, C, N = np.zeros(p), np.zeros((k, p)), np.zeros(k)
+        for Xb, r, bounds in self._blocks((1 + k) * p):  # F-ordered X: C-ordered row blocks
+            a_b, C_b, N_b = products.target_sums(Xb, s[r], T[r] if T.shape[1] else T,
+                                                 labels[r] if T.shape[1] == 0 else labels, k,
+                                                 bounds)
+            a, C, N = a + a_b, C + C_b, N + N_b
         if self._unproven:
             if not (np.isfinite(a).all() and np.isfinite(C).all()):
                 self.check_finite()

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
-from softlogit.kernels.threads import run_chunks
+from softlogit.kernels.threads import one_blas_thread, run_chunks
 
 #: Bytes of one scaled float64 block (it stays in the last-level cache while BLAS reads it).
 GRAM_BLOCK_BYTES = 4 * 2**20
@@ -69,7 +69,11 @@ def dense_gram(X: np.ndarray, d: np.ndarray):
             g, x = _weighted_grams(X[r], d[r, None], 0, 1)
             grams[c], cross[c] = g[0], x[0]
 
-    run_chunks(parts, n_parts)
+    if n_parts > 1:
+        with one_blas_thread():  # whoever called: an explicit solver="newton" holds no limit
+            run_chunks(parts, n_parts)
+    else:
+        parts(0, 1)
     H, xtd = grams[0], cross[0]
     for c in range(1, n_parts):
         H = H + grams[c]

@@ -45,6 +45,8 @@ from softlogit.objective.penalty import make_penalty
 
 #: How many data terms :meth:`LinearObjective.loss_gradient` keeps (θ = 0 and a cold start).
 KEPT_DATA_TERMS = 2
+#: A class whose share of the total weight is at most this has no null-model start.
+NULL_CLASS_FLOOR = 1e-10
 
 
 class LinearObjective:
@@ -224,8 +226,8 @@ class LinearObjective:
         """The null model θ₀ — intercepts only, the optimum of J over them — as a cold start;
         its data term and that of θ = 0 are kept (:meth:`loss_gradient` answers both
         without a pass), from one pass over X. ``None`` where there is no such start: no
-        intercept (nothing is read), or a class of zero total weight (the pass is made and
-        θ = 0's term kept).
+        intercept (nothing is read), or a class without weight (at most
+        ``NULL_CLASS_FLOOR`` of the total; the pass is made and θ = 0's term kept).
 
         With ``W = 0`` every row has the same logits ``c``, so the data term is linear in
         sums over X (:meth:`~softlogit.data.Design.target_sums`: ``a = Xᵀs``,
@@ -239,7 +241,9 @@ class LinearObjective:
             \\text{softmax: } Σᵢ sᵢℓᵢ = S \\operatorname{lse}(c) − Σₖ cₖ Nₖ,\\quad
             (Gᵀ X)ₖ = πₖ(c)\\,a − Cₖ,\\quad (Σᵢ sᵢgᵢ)ₖ = πₖ(c) S − Nₖ
 
-        (``π = softmax``). The intercept gradient vanishes at ``c = log(N/(S − N))`` (binary)
+        (``π = softmax``; for the softmax, S and a are ``Σₖ Nₖ`` and ``Σₖ Cₖ``: the losses
+        weight each row's log-sum-exp by its target mass ``Σₖ yᵢₖ``, 1 up to the 1e-6 that soft
+        rows are allowed). The intercept gradient vanishes at ``c = log(N/(S − N))`` (binary)
         and ``cₖ = log Nₖ − mean(log N)`` (softmax): θ₀. W stays 0, so the L2 term is 0
         there and ``J(θ₀) ≤ J(0)``; on imbalanced classes (S5 of the suite: 2 % positives,
         intercept ≈ −3.9) a Newton method starting at θ₀ saves the steps it would spend
@@ -250,9 +254,14 @@ class LinearObjective:
         S = self.sw_sum
         binary = self.loss_fn.name == "binary"
         a, C, N = self.design.target_sums(self.sample_weight, self.y, self.n_classes)
+        if not binary:
+            # the losses weight row i's log-sum-exp by Σₖ yᵢₖ (soft rows sum to 1 within
+            # 1e-6, not exactly): Σₖ Nₖ and Σₖ Cₖ in place of S and a are exact
+            S, a = float(N.sum()), C.sum(axis=0)
         rest = S - N[0] if binary else 0.0
         theta0 = None
-        if np.all(N > 0) and (rest > 0 or not binary):  # else a class's optimum is at −∞
+        tiny = NULL_CLASS_FLOOR * S  # below it a class counts as absent (rounding of S − N)
+        if np.all(N > tiny) and (rest > tiny or not binary):  # else an optimum at −∞
             c_null = np.log(N) - (np.log(rest) if binary else np.log(N).mean())
             theta0 = self.pack(np.zeros((self.n_logits, self.n_features)), c_null)
         for theta in (self.zeros(), theta0):  # θ = 0's term is kept either way

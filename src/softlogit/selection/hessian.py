@@ -107,7 +107,7 @@ def gram_blocks(Xt: np.ndarray, weights, costs=None) -> list:
     to threads greedily, the costliest first (a ``gemm`` block costs about two ``syrk`` ones).
     Measured (2 threads, Zen 5, load 2.4): the 4000 × 101, K = 4 Hessian 9.2 → 6.1 ms.
     """
-    from softlogit.kernels.threads import n_threads, run_chunks
+    from softlogit.kernels.threads import n_threads, one_blas_thread, run_chunks
 
     def vector(i):
         w = weights[i]
@@ -115,7 +115,7 @@ def gram_blocks(Xt: np.ndarray, weights, costs=None) -> list:
 
     t = min(n_threads(), len(weights))
     if t <= 1:
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             return [weighted_gram(Xt, vector(i)) for i in range(len(weights))]
     cost = costs if costs is not None else [1.0 if np.all(w >= 0) else 2.0 for w in weights]
     load, share = [0.0] * t, [[] for _ in range(t)]
@@ -130,22 +130,11 @@ def gram_blocks(Xt: np.ndarray, weights, costs=None) -> list:
             for i in share[c]:
                 out[i] = weighted_gram(Xt, vector(i))
 
-    with _blas_controller().limit(limits=1, user_api="blas"):  # t threads, not t × BLAS's
+    with one_blas_thread():  # t threads, not t × BLAS's
         run_chunks(run, t)
     return out
 
 
-_CONTROLLER = []
-
-
-def _blas_controller():
-    """One :class:`threadpoolctl.ThreadpoolController` per process (making one costs ~5 ms;
-    a ``limit`` on it ~10 µs)."""
-    if not _CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
 
 
 def weighted_gram(Xt: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -203,12 +203,6 @@ def _blas_threads(objective):
     """One BLAS thread while the fused kernels do the passes over X (module doc), else as is."""
     if not objective.design.kind.startswith("numba"):
         return contextlib.nullcontext()
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
+    from softlogit.kernels.threads import one_blas_thread
 
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-_CONTROLLER = None
+    return one_blas_thread()
