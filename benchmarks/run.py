@@ -172,8 +172,8 @@ def profile(P, obj, tol, fit_time):
 
 def fresh_loss_gradient(obj, theta):
     """One ``loss_gradient`` that makes its pass over X: the objective keeps its last data
-    term (a repeat at the same θ costs nothing), so a timing loop at one θ drops it first."""
-    obj._data_terms = ()
+    terms (a repeat at the same θ costs nothing), so a timing loop at one θ drops them first."""
+    obj.forget_data_terms()
     return obj.loss_gradient(theta)
 
 

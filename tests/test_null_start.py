@@ -151,3 +151,15 @@ def test_a_nan_in_x_is_refused_by_the_null_start_pass():
     obj = LinearObjective(X, (rng.random(X.shape[0]) < 0.3).astype(float))  # no read yet
     with pytest.raises(ValueError, match="1 NaN"):
         obj.null_start()
+
+
+def test_forgotten_terms_cost_a_pass_again():
+    """What the benchmarks' per-pass timing relies on (benchmarks/run.py fresh_loss_gradient)."""
+    rng = np.random.default_rng(11)
+    obj = LinearObjective(_data(rng), (rng.random(301) < 0.3).astype(float))
+    theta0 = obj.null_start()
+    obj.loss_gradient(theta0)
+    assert obj.design.passes == 1
+    obj.forget_data_terms()
+    obj.loss_gradient(theta0)
+    assert obj.design.passes == 2

@@ -214,6 +214,11 @@ class LinearObjective:
         self._keep_data_term(key, (loss_sum, GW, Gb))
         return loss_sum, GW, Gb
 
+    def forget_data_terms(self) -> None:
+        """Drop the kept data terms: the next :meth:`loss_gradient` makes its pass (a timing
+        loop at one θ, e.g. ``benchmarks/per_pass.py``)."""
+        self._data_terms = ()
+
     def _keep_data_term(self, key, term):
         self._data_terms = (self._data_terms + ((key, self.y, self.sample_weight, term),))[
             -KEPT_DATA_TERMS:]
