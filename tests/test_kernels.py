@@ -26,8 +26,8 @@ from softlogit.data import DenseDesign, SparseDesign, as_design
 import warnings
 
 from softlogit.kernels import (
-    NumbaCSRDesign, NumbaDenseDesign, designs, gram, partition, sparse, threads, tiles, vecmath,
-    wide_tiles,
+    NumbaCSRDesign, NumbaDenseDesign, dense, designs, gram, partition, sparse, threads, tiles,
+    vecmath, wide_tiles,
 )
 from softlogit.objective import LinearObjective
 
@@ -133,6 +133,35 @@ def test_loss_gradient_and_hessian_product_match_reference(dtype, layout, loss, 
             assert (fast.design._transposed is not None) == (layout == "csr-T")
             W64 = rng.standard_normal((K, p))
             np.testing.assert_allclose(fast.design.dot(W64), _as64(X) @ W64.T, **_tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("soft", [False, True])
+@pytest.mark.parametrize("shape", [(250, 33, 10), (129, 19, 7), (97, 11, 17), (61, 1, 2),
+                                   (300, 50, 3)])
+def test_softmax_kernels_are_the_same_on_both_tile_widths(dtype, soft, shape, monkeypatch):
+    """The dense softmax drivers take the eight-lane, class-major path where Numba compiles for
+    AVX-512 (``dense.WIDE``) and the four-lane one elsewhere: a machine runs only one of them
+    in production, so both are run here, bitwise equal and equal to the reference."""
+    m, p, K = shape
+    rng = np.random.default_rng(hash((m, p, K, soft)) % 2**32)
+    X = _data(rng, m, p, dtype, "C")
+    y = _targets(rng, "multinomial", m, K, soft)
+    fast, ref = _pair(X, y, "multinomial", K, True, True, rng)
+    theta, v = rng.standard_normal(fast.n_params), rng.standard_normal(fast.n_params)
+    out = []
+    for wide in (False, True):
+        monkeypatch.setattr(dense, "WIDE", wide)
+        fast.forget_data_terms()
+        f, g = fast.loss_gradient(theta)
+        out.append((f, g, fast.hessian_product(theta, v)))
+    f_ref, g_ref = ref.loss_gradient(theta)
+    np.testing.assert_allclose(out[0][0], f_ref, **_tol(dtype))
+    np.testing.assert_allclose(out[0][1], g_ref, **_tol(dtype))
+    np.testing.assert_allclose(out[0][2], ref.hessian_product(theta, v), **_tol(dtype))
+    assert out[0][0] == out[1][0]
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    np.testing.assert_array_equal(out[0][2], out[1][2])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
