@@ -292,11 +292,13 @@ def test_active_set_stops_cleanly_on_a_singular_block():
     g, theta, lam = rng.normal(size=7), np.ones(7), 1e-3
     d0 = np.zeros(7)
     exact, d = lazy._active_set(S, g, theta, lam, d0)
+    assert exact is False  # the singular support was noticed, not solved through
     assert np.all(np.isfinite(d))
     assert lazy._model_value(S, g, theta, lam, d) <= lazy._model_value(S, g, theta, lam, d0)
     S2 = S.copy()
     S2[:, 6] = S2[6, :] = 0.0  # a zero column joining later: its pivot is zero
     exact, d = lazy._active_set(S2, g, np.r_[np.ones(6), 0.0], lam, np.zeros(7))
+    assert exact is False
     assert np.all(np.isfinite(d))
 
 
