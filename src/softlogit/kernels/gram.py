@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
-from softlogit.kernels.threads import one_blas_thread, run_chunks
+from softlogit.blas_threads import one_blas_thread
+from softlogit.kernels.threads import run_chunks
 
 #: Bytes of one scaled float64 block (it stays in the last-level cache while BLAS reads it).
 GRAM_BLOCK_BYTES = 4 * 2**20

@@ -67,18 +67,3 @@ def reduce_chunks(part_l, part_g, part_b):
     """
     return float(part_l.sum()), part_g.sum(axis=0), part_b.sum(axis=0)
 
-
-_controller = []
-
-
-def one_blas_thread():
-    """A context holding BLAS to one thread (threadpoolctl), for BLAS calls made on the
-    kernels' threads or beside them: t threads, not t × BLAS's, and OpenBLAS's sums depend on
-    its own thread count. One :class:`~threadpoolctl.ThreadpoolController` per process
-    (making one costs ~5 ms; a ``limit`` on it ~10 µs)."""
-    with _lock:
-        if not _controller:
-            from threadpoolctl import ThreadpoolController
-
-            _controller.append(ThreadpoolController())
-    return _controller[0].limit(limits=1, user_api="blas")

@@ -107,7 +107,8 @@ def gram_blocks(Xt: np.ndarray, weights, costs=None) -> list:
     to threads greedily, the costliest first (a ``gemm`` block costs about two ``syrk`` ones).
     Measured (2 threads, Zen 5, load 2.4): the 4000 × 101, K = 4 Hessian 9.2 → 6.1 ms.
     """
-    from softlogit.kernels.threads import n_threads, one_blas_thread, run_chunks
+    from softlogit.blas_threads import one_blas_thread
+    from softlogit.kernels.threads import n_threads, run_chunks
 
     def vector(i):
         w = weights[i]

@@ -203,6 +203,6 @@ def _blas_threads(objective):
     """One BLAS thread while the fused kernels do the passes over X (module doc), else as is."""
     if not objective.design.kind.startswith("numba"):
         return contextlib.nullcontext()
-    from softlogit.kernels.threads import one_blas_thread
+    from softlogit.blas_threads import one_blas_thread
 
     return one_blas_thread()
