@@ -512,6 +512,18 @@ def _transpose4(a0, a1, a2, a3):
     return halves_lo4(t0, t2), halves_lo4(t1, t3), halves_hi4(t0, t2), halves_hi4(t1, t3)
 
 
+@njit(**_INLINE)
+def _transpose_square(src, so, ss, dst, do, ds):
+    """The 4 × 4 square of ``src`` at flat offset ``so`` (rows ``ss`` apart), transposed into
+    ``dst`` at ``do`` (rows ``ds`` apart): both block transposes below are this square."""
+    r0, r1, r2, r3 = _transpose4(load4(src, so), load4(src, so + ss), load4(src, so + 2 * ss),
+                                 load4(src, so + 3 * ss))
+    store4(dst, do, r0)
+    store4(dst, do + ds, r1)
+    store4(dst, do + 2 * ds, r2)
+    store4(dst, do + 3 * ds, r3)
+
+
 @njit(**_JIT)
 def to_class_major(Zp, n, Z):
     """``Z[k, i] = Zp[i, k]`` for every lane ``k < Kp`` and ``i < 4⌈n/4⌉`` (Zp (≥ 4⌈n/4⌉, Kp),
@@ -528,14 +540,7 @@ def to_class_major(Zp, n, Z):
     Bz = Z.shape[1]
     for i in range(0, n, 4):
         for c in range(0, Kp, 4):
-            o = Kp * i + c
-            r0, r1, r2, r3 = _transpose4(load4(Zp, o), load4(Zp, o + Kp), load4(Zp, o + 2 * Kp),
-                                         load4(Zp, o + 3 * Kp))
-            o = Bz * c + i
-            store4(Z, o, r0)
-            store4(Z, o + Bz, r1)
-            store4(Z, o + 2 * Bz, r2)
-            store4(Z, o + 3 * Bz, r3)
+            _transpose_square(Zp, Kp * i + c, Kp, Z, Bz * c + i, Bz)
 
 
 @njit(**_JIT)
@@ -545,11 +550,4 @@ def to_row_major(D, n, Dp):
     Bz = D.shape[1]
     for i in range(0, n, 4):
         for c in range(0, Kp, 4):
-            o = Bz * c + i
-            r0, r1, r2, r3 = _transpose4(load4(D, o), load4(D, o + Bz), load4(D, o + 2 * Bz),
-                                         load4(D, o + 3 * Bz))
-            o = Kp * i + c
-            store4(Dp, o, r0)
-            store4(Dp, o + Kp, r1)
-            store4(Dp, o + 2 * Kp, r2)
-            store4(Dp, o + 3 * Kp, r3)
+            _transpose_square(D, Bz * c + i, Bz, Dp, Kp * i + c, Kp)
