@@ -10,6 +10,20 @@ from softlogit.kernels import blocks, partition, vecmath
 from softlogit.objective import LinearObjective
 
 
+def _fast_and_reference(X, rng):
+    """The kernels' objective on X and the plain reference on X in float64, with soft targets
+    in [0, 1] (every third one rounded to 0 or 1), weights and C = 0.7; and the tolerance."""
+    m = X.shape[0]
+    y = rng.random(m)
+    y[::3] = np.round(y[::3])
+    kw = dict(loss="binary", sample_weight=rng.uniform(0.1, 3.0, m), C=0.7)
+    fast = LinearObjective(X, y, backend="auto", **kw)
+    ref = LinearObjective(X.astype(np.float64), y, backend="reference", **kw)
+    tol = (dict(rtol=2e-6, atol=2e-6) if X.dtype == np.float32
+           else dict(rtol=1e-11, atol=1e-12))
+    return fast, ref, tol
+
+
 def test_binary_block_rows_are_multiples_of_eight():
     for dtype_size in (4, 8):
         for p in range(1, 700):
@@ -27,14 +41,8 @@ def test_binary_loss_gradient_matches_reference(dtype, p):
     m = 4099
     rng = np.random.default_rng(p)
     X = rng.standard_normal((m, p)).astype(dtype)
-    y = rng.random(m)  # soft targets in [0, 1]
-    y[::3] = np.round(y[::3])
-    sw = rng.uniform(0.1, 3.0, m)
-    kw = dict(loss="binary", sample_weight=sw, C=0.7)
-    fast = LinearObjective(X, y, backend="auto", **kw)
-    ref = LinearObjective(X.astype(np.float64), y, backend="reference", **kw)
+    fast, ref, tol = _fast_and_reference(X, rng)
     assert fast.design.kind == "numba-dense"
-    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
     for scale in (1.0, 30.0, 1e4):  # ordinary, saturated (|z| ~ 10²) and extreme logits
         theta = rng.standard_normal(fast.n_params) * scale / np.sqrt(p)
         f, g = fast.loss_gradient(theta)
@@ -154,15 +162,9 @@ def test_binary_csr_loss_gradient_matches_reference(dtype, p):
     X = sp.random(m, p, density=21 / p, format="csr", random_state=rng, dtype=np.float64)
     X.data = rng.standard_normal(X.nnz)
     X = X.astype(dtype)
-    y = rng.random(m)
-    y[::3] = np.round(y[::3])
-    sw = rng.uniform(0.1, 3.0, m)
-    kw = dict(loss="binary", sample_weight=sw, C=0.7)
-    fast = LinearObjective(X, y, backend="auto", **kw)
-    ref = LinearObjective(X.astype(np.float64), y, backend="reference", **kw)
+    fast, ref, tol = _fast_and_reference(X, rng)
     assert fast.design.kind == "numba-sparse-csr"
     assert (fast.design._transpose_for(1) is not None) == (p == 9000)
-    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
     for scale in (1.0, 30.0, 1e4):
         theta = rng.standard_normal(fast.n_params) * scale / np.sqrt(21)
         f, g = fast.loss_gradient(theta)
@@ -187,13 +189,8 @@ def test_binary_hessian_product_matches_reference(dtype, p):
     m = 4099
     rng = np.random.default_rng(p + 7)
     X = rng.standard_normal((m, p)).astype(dtype)
-    y = rng.random(m)
-    sw = rng.uniform(0.1, 3.0, m)
-    kw = dict(loss="binary", sample_weight=sw, C=0.7)
-    fast = LinearObjective(X, y, backend="auto", **kw)
-    ref = LinearObjective(X.astype(np.float64), y, backend="reference", **kw)
+    fast, ref, tol = _fast_and_reference(X, rng)
     # p = 50 float64 and 100 float32 take the four-row kernel, the others the blocks
-    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
     for scale in (1.0, 30.0):
         theta = rng.standard_normal(fast.n_params) * scale / np.sqrt(p)
         v = rng.standard_normal(fast.n_params)
